@@ -1,0 +1,1 @@
+"""The Kafka consumer: game events in, knowledge documents out."""

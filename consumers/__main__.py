@@ -1,0 +1,54 @@
+"""`python -m consumers`: the consumer as its own process (with a Qdrant server as the store).
+
+SIGTERM/SIGINT set the stop event: fetching stops, the batch in flight is finished and committed,
+then the Kafka clients and the store close. A second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import structlog
+
+from consumers.loop import ingest_loop
+from consumers.settings import ConsumerSettings
+from knowledge.logs import LogSettings, configure_logging
+from knowledge.runtime import open_knowledge
+from knowledge.settings import KnowledgeSettings
+
+log = structlog.get_logger(__name__)
+
+
+async def run() -> None:
+    knowledge_settings = KnowledgeSettings()
+    consumer_settings = ConsumerSettings()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning("forced_exit", signal=signum)
+            sys.exit(1)
+        log.info("stopping", signal=signum)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    async with (
+        open_knowledge(knowledge_settings) as (embedder, store),
+        ingest_loop(consumer_settings, embedder, store) as ingest,
+    ):
+        log.info("consumer_started", topics=consumer_settings.topics, group=consumer_settings.kafka_group_id)
+        await ingest.run(stop)
+
+
+def main() -> None:
+    log_settings = LogSettings()
+    configure_logging(log_settings.log_level, log_settings.log_json)
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

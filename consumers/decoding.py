@@ -1,0 +1,36 @@
+"""Kafka record bytes -> GameEvent, or BadEvent naming the reason. Pure."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from consumers.errors import BadEvent
+from schemas.dead_letter import DeadLetterReason
+from schemas.events import GameEvent
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Each failing field and why, on one line: `occurred_at: Input should have timezone info`."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(p) for p in error["loc"]) or "value"
+        parts.append(f"{field}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def decode_event(value: bytes | None, max_bytes: int) -> GameEvent:
+    """Parse and validate one record value; raise BadEvent for anything that cannot become a document."""
+    if not value:
+        raise BadEvent(DeadLetterReason.EMPTY, "the record has no value")
+    if len(value) > max_bytes:
+        raise BadEvent(DeadLetterReason.TOO_LARGE, f"the value is {len(value)} bytes; the limit is {max_bytes}")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadEvent(DeadLetterReason.INVALID_UTF8, f"byte {exc.start} is not UTF-8: {exc.reason}") from None
+    try:
+        return GameEvent.model_validate_json(text)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise BadEvent(DeadLetterReason.INVALID_JSON, describe_validation_error(exc)) from None
+        raise BadEvent(DeadLetterReason.SCHEMA_VIOLATION, describe_validation_error(exc)) from None

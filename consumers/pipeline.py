@@ -1,0 +1,78 @@
+"""One batch, end to end: decode -> project -> embed -> upsert, and bad records to the DLQ.
+
+The batch succeeds as a whole or raises: the loop commits its offsets only after `process` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from consumers.dead_letter import DeadLetterSink
+from consumers.decoding import decode_event
+from consumers.errors import BadEvent
+from knowledge.embedder import Embedder
+from knowledge.projector import project
+from knowledge.store.base import KnowledgeStore
+from schemas.dead_letter import DeadLetter
+from schemas.documents import DocumentBase, KafkaSource
+
+
+@dataclass
+class BatchResult:
+    """What one batch did."""
+
+    indexed: list[DocumentBase] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    #: (topic, partition) -> next offset to commit (last processed + 1)
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+class Pipeline:
+    """Turns Kafka records into stored documents."""
+
+    def __init__(
+        self, embedder: Embedder, store: KnowledgeStore, dead_letters: DeadLetterSink, max_message_bytes: int
+    ) -> None:
+        self._embedder = embedder
+        self._store = store
+        self._dead_letters = dead_letters
+        self._max_bytes = max_message_bytes
+
+    def _to_document(self, record: Any) -> DocumentBase:
+        event = decode_event(record.value, self._max_bytes)
+        return project(event, KafkaSource(topic=record.topic, partition=record.partition, offset=record.offset))
+
+    async def process(self, records: Sequence[Any]) -> BatchResult:
+        """Index the valid records and dead-letter the bad ones; raise if either could not be done."""
+        result = BatchResult()
+        by_id: dict[str, DocumentBase] = {}
+        for record in records:
+            tp = (record.topic, record.partition)
+            result.next_offsets[tp] = max(result.next_offsets.get(tp, 0), record.offset + 1)
+            try:
+                document = self._to_document(record)
+            except BadEvent as bad:
+                result.dead_letters.append(
+                    DeadLetter(
+                        reason=bad.reason,
+                        detail=bad.detail,
+                        source_topic=record.topic,
+                        source_partition=record.partition,
+                        source_offset=record.offset,
+                        source_timestamp_ms=record.timestamp,
+                        key=record.key,
+                        value=record.value,
+                    )
+                )
+                continue
+            # The same event twice in one batch: the later record wins, as it would across batches.
+            by_id.pop(document.event_id, None)
+            by_id[document.event_id] = document
+        result.indexed = list(by_id.values())
+        if result.indexed:
+            vectors = await self._embedder.embed_documents([d.content for d in result.indexed])
+            await self._store.upsert(result.indexed, vectors)
+        await self._dead_letters.send(result.dead_letters)
+        return result

@@ -1,0 +1,27 @@
+"""Consumer settings (Kafka side)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConsumerSettings(BaseSettings):
+    """Where events come from and where bad ones go."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", description="Comma-separated host:port list.")
+    kafka_topics: str = Field(default="greatwork.events", description="Comma-separated topics to consume.")
+    kafka_dlq_topic: str = Field(default="greatwork.events.dlq", description="Where bad records go, with reasons.")
+    kafka_group_id: str = Field(default="greatwork-knowledge", min_length=1)
+    kafka_request_timeout_s: float = Field(default=10.0, gt=0)
+    consumer_max_batch: int = Field(default=256, ge=1, le=10_000, description="Records per pipeline batch.")
+    consumer_poll_ms: int = Field(default=200, ge=1, le=60_000)
+    max_message_bytes: int = Field(default=1_000_000, ge=1024, description="Larger records go to the DLQ.")
+    retry_initial_s: float = Field(default=0.2, gt=0)
+    retry_max_s: float = Field(default=10.0, gt=0)
+
+    @property
+    def topics(self) -> list[str]:
+        return [t.strip() for t in self.kafka_topics.split(",") if t.strip()]

@@ -1,0 +1,1 @@
+"""What the consumer and the API share: projection, embedder, store."""

@@ -1,0 +1,34 @@
+"""Errors of the knowledge layer, by what the caller does next.
+
+KnowledgeError
+├── TransientError        retry with backoff (store timeout, store unreachable); never the DLQ
+│   └── StoreUnavailable
+└── ConfigurationError    stop and tell the operator (wrong model for this collection, bad files)
+    └── ModelMismatch
+"""
+
+from __future__ import annotations
+
+
+class KnowledgeError(Exception):
+    """Base of this package's errors."""
+
+
+class TransientError(KnowledgeError):
+    """Worth retrying: the same call may succeed later."""
+
+    retriable = True
+
+
+class StoreUnavailable(TransientError):
+    """The store did not answer in time, or answered with a server-side failure."""
+
+
+class ConfigurationError(KnowledgeError):
+    """Retrying will not help; the configuration or the data on disk must change."""
+
+    retriable = False
+
+
+class ModelMismatch(ConfigurationError):
+    """The collection holds vectors of another model (or dimension): they are refused, not mixed."""

@@ -1,0 +1,589 @@
+"""The words of a document: one renderer per action turns a payload into a title and a sentence.
+
+The content must stand on its own when an analyst or an agent reads one hit: who, what, when, why and
+how, with ids spelled as the game spells them, so both meaning and exact names can be searched.
+A renderer gets the payload as a `Fields` view that never raises on a missing or odd value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+Renderer = Callable[["Fields"], tuple[str, str]]
+
+
+class Fields:
+    """Read-only access to a payload that tolerates missing keys and odd types."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self._payload = payload
+
+    def text(self, key: str, default: str = "unknown") -> str:
+        """The value as text; `default` when absent or null."""
+        value = self._payload.get(key)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return str(value)
+
+    def opt(self, key: str) -> str | None:
+        """The value as text, or None when absent."""
+        value = self._payload.get(key)
+        return None if value is None or value == "" else str(value)
+
+    def items(self, key: str) -> list[str]:
+        """A list value as texts (names, ids); an absent or non-list value is empty."""
+        value = self._payload.get(key)
+        if not isinstance(value, list):
+            return []
+        return [label(item) for item in value if item is not None]
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        """A dict value; an absent or non-dict value is empty."""
+        value = self._payload.get(key)
+        return value if isinstance(value, dict) else {}
+
+    def raw(self, key: str) -> Any:
+        """The value as stored."""
+        return self._payload.get(key)
+
+
+def label(value: Any) -> str:
+    """How an id reads in prose: a scholar id `s.ibarra` reads `Ibarra (s.ibarra)`."""
+    if isinstance(value, dict):
+        name = value.get("name") or value.get("id") or value.get("scholar")
+        return label(name) if name is not None else ", ".join(f"{k}={v}" for k, v in value.items())
+    text = str(value)
+    if text.startswith("s.") and not text.startswith("s.proc-") and len(text) > 2:
+        return f"{text[2:].replace('_', ' ').title()} ({text})"
+    return text
+
+
+def scholar(fields: Fields, key: str = "scholar") -> str:
+    """The scholar named by `key`, as prose."""
+    return label(fields.text(key))
+
+
+def joined(values: Iterable[str], empty: str = "none") -> str:
+    """A list in prose."""
+    items = [v for v in values if v]
+    return ", ".join(items) if items else empty
+
+
+def mapping_text(value: dict[str, Any]) -> str:
+    """A small dict in prose: `academia 3, industry 1`."""
+    return ", ".join(f"{k} {v}" for k, v in value.items()) if value else "none"
+
+
+# --- press ---------------------------------------------------------------------------------------
+
+
+def _press_release(f: Fields) -> tuple[str, str]:
+    press_type = f.text("type", "press")
+    title = f"{press_type.replace('_', ' ').upper()}: {f.text('headline')}"
+    details = _press_metadata(f.mapping("metadata"))
+    body = f.text("body", "")
+    sentence = f"Press release ({press_type}). Headline: {f.text('headline')}. {body}".strip()
+    if details:
+        sentence += f" Details: {details}."
+    return title, sentence
+
+
+_PRESS_METADATA_SKIPPED = {"tone_seed", "scheduled", "relationship_snapshot", "relationship_details"}
+
+
+def _press_metadata(metadata: dict[str, Any]) -> str:
+    parts = []
+    for key, value in metadata.items():
+        if key in _PRESS_METADATA_SKIPPED or value in (None, "", [], {}):
+            continue
+        if isinstance(value, list):
+            value = joined(label(v) for v in value)
+        elif isinstance(value, dict):
+            value = mapping_text(value)
+        elif key in {"scholar", "scholar_id"}:
+            value = label(value)
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(parts)
+
+
+def _press_scheduled(f: Fields) -> tuple[str, str]:
+    return (
+        f"PRESS SCHEDULED: {f.text('headline')}",
+        f"A press item was scheduled for release at {f.text('release_at')} "
+        f"({f.text('layer_type', 'press')} layer). Headline: {f.text('headline')}.",
+    )
+
+
+def _scheduled_press_released(f: Fields) -> tuple[str, str]:
+    return (
+        f"PRESS RELEASED: {f.text('headline')}",
+        f"A scheduled press item was released (due {f.text('release_at')}). Headline: {f.text('headline')}.",
+    )
+
+
+def _digest_highlights_generated(f: Fields) -> tuple[str, str]:
+    return (
+        f"DIGEST: {f.text('headline')}",
+        f"The digest highlights were generated with {f.text('item_count')} items. Headline: {f.text('headline')}.",
+    )
+
+
+def _press_shared(f: Fields) -> tuple[str, str]:
+    return (
+        f"PRESS SHARED by {f.text('player_id')}",
+        f"Player {f.text('player_id')} shared press item #{f.text('press_id')}: {f.text('headline')}.",
+    )
+
+
+def _sideways_press_scheduled(f: Fields) -> tuple[str, str]:
+    return (
+        f"SIDEWAYS PRESS {f.text('order_code')}: {f.text('headline')}",
+        f"Order {f.text('order_code')} scheduled a {f.text('type', 'press')} item in "
+        f"{f.text('delay_minutes')} minutes. Headline: {f.text('headline')}.",
+    )
+
+
+# --- expeditions ---------------------------------------------------------------------------------
+
+
+def _expedition_plan(f: Fields, player_key: str, type_key: str, verb: str) -> tuple[str, str]:
+    code, kind = f.text("code"), f.text(type_key)
+    sentence = (
+        f"EXPEDITION {code} ({kind}) {verb} by player {f.text(player_key)}: "
+        f"objective: {f.text('objective')}. Team: {joined(f.items('team'))}. "
+        f"Funding: {joined(f.items('funding'))}."
+    )
+    if f.opt("prep_depth") or f.opt("confidence"):
+        sentence += f" Preparation: {f.text('prep_depth')}; confidence: {f.text('confidence')}."
+    return f"Expedition {code} {verb}", sentence
+
+
+def _expedition_queued(f: Fields) -> tuple[str, str]:
+    return _expedition_plan(f, "player_id", "expedition_type", "queued")
+
+
+def _launch_expedition(f: Fields) -> tuple[str, str]:
+    return _expedition_plan(f, "player", "type", "launched")
+
+
+def _expedition_resolved(f: Fields) -> tuple[str, str]:
+    code, result = f.text("code"), f.text("result")
+    return (
+        f"Expedition {code} resolved: {result}",
+        f"EXPEDITION {code} ({f.text('type')}) led by player {f.text('player')} resolved. "
+        f"Outcome: {result}, roll {f.text('roll')} with modifier {f.text('modifier')} "
+        f"for a final {f.text('final')} (confidence: {f.text('confidence')}). "
+        f"Reputation changed by {f.text('reputation_delta')} to {f.text('reputation_after')}.",
+    )
+
+
+def _scholar_sidecast(f: Fields) -> tuple[str, str]:
+    return (
+        f"Scholar sidecast from {f.text('expedition')}",
+        f"Scholar {scholar(f)} was sidecast from expedition {f.text('expedition')}.",
+    )
+
+
+def _sideways_order_scheduled(f: Fields) -> tuple[str, str]:
+    return (
+        f"Sideways order {f.text('order_code')} scheduled",
+        f"Order {f.text('order_code')} ({f.text('order_type')}) was scheduled to run in "
+        f"{f.text('delay_minutes')} minutes.",
+    )
+
+
+def _admin_cancel_expedition(f: Fields) -> tuple[str, str]:
+    return (
+        f"Expedition {f.text('expedition_code')} cancelled by admin",
+        f"Admin {f.text('admin')} cancelled expedition {f.text('expedition_code')}. Reason: {f.text('reason')}.",
+    )
+
+
+# --- theories and conferences --------------------------------------------------------------------
+
+
+def _submit_theory(f: Fields) -> tuple[str, str]:
+    return (
+        f"Theory submitted by {f.text('player')}",
+        f'Player {f.text("player")} submitted a theory: "{f.text("theory")}" '
+        f"(confidence: {f.text('confidence')}; supporters: {joined(f.items('supporters'))}; "
+        f"deadline {f.text('deadline')}).",
+    )
+
+
+def _conference_launched(f: Fields) -> tuple[str, str]:
+    return (
+        f"Conference {f.text('code')} launched",
+        f"CONFERENCE {f.text('code')} launched by player {f.text('player')} on theory "
+        f"#{f.text('theory_id')} (confidence: {f.text('confidence')}). Supporters: "
+        f"{joined(f.items('supporter_names') or f.items('supporters'))}. Opposition: "
+        f"{joined(f.items('opposition_names') or f.items('opposition'))}.",
+    )
+
+
+def _conference_resolved(f: Fields) -> tuple[str, str]:
+    return (
+        f"Conference {f.text('code')} resolved: {f.text('outcome')}",
+        f"CONFERENCE {f.text('code')} resolved with outcome {f.text('outcome')} "
+        f"(final roll {f.text('final_roll')}); reputation changed by {f.text('reputation_delta')}.",
+    )
+
+
+# --- scholars ------------------------------------------------------------------------------------
+
+
+def _scholar_spawned(f: Fields) -> tuple[str, str]:
+    return (
+        f"Scholar {f.text('name')} appears",
+        f"A new scholar, {f.text('name')} ({f.text('id')}), joined the roster (origin: {f.text('origin')}).",
+    )
+
+
+def _scholar_retired(f: Fields) -> tuple[str, str]:
+    return (
+        f"Scholar {f.text('scholar')} retired",
+        f"Scholar {scholar(f)} retired. Reason: {f.text('reason')}.",
+    )
+
+
+def _career_progression(f: Fields) -> tuple[str, str]:
+    return (
+        f"{f.text('scholar')} promoted to {f.text('new_tier')}",
+        f"Scholar {scholar(f)} was promoted to {f.text('new_tier')}, mentored by player {f.text('mentor')}.",
+    )
+
+
+def _recruitment_attempt(f: Fields) -> tuple[str, str]:
+    won = f.raw("success") is True
+    verdict = "succeeded" if won else "failed"
+    return (
+        f"Recruitment of {f.text('scholar')} {verdict}",
+        f"Player {f.text('player')} tried to recruit scholar {scholar(f)} for the {f.text('faction')} "
+        f"faction and {verdict} (chance {f.text('chance')}, influence bonus {f.text('influence_bonus')}, "
+        f"cooldown penalty {f.text('cooldown_penalty')}).",
+    )
+
+
+def _mentorship_queued(f: Fields) -> tuple[str, str]:
+    return (
+        f"Mentorship of {f.text('scholar')} queued",
+        f"Player {f.text('player')} queued mentorship #{f.text('mentorship_id')} of scholar {scholar(f)} "
+        f"on the {f.text('career_track', 'current')} track.",
+    )
+
+
+def _mentorship_activated(f: Fields) -> tuple[str, str]:
+    return (
+        f"Mentorship of {f.text('scholar')} begins",
+        f"Player {f.text('player')} began mentoring scholar {scholar(f)} (mentorship #{f.text('mentorship_id')}).",
+    )
+
+
+def _followup_resolved(f: Fields) -> tuple[str, str]:
+    return (
+        f"Follow-up {f.text('kind')} resolved for {f.text('scholar')}",
+        f"A {f.text('kind').replace('_', ' ')} follow-up (order #{f.text('order_id')}) involving scholar "
+        f"{scholar(f)} was resolved.",
+    )
+
+
+def _offer_created(f: Fields) -> tuple[str, str]:
+    return (
+        f"Offer #{f.text('offer_id')} for {f.text('scholar')}",
+        f"Rival player {f.text('rival')} made offer #{f.text('offer_id')} to poach scholar {scholar(f)}, "
+        f"with influence {mapping_text(f.mapping('influence'))}.",
+    )
+
+
+def _counter_offer_created(f: Fields) -> tuple[str, str]:
+    return (
+        f"Counter-offer #{f.text('counter_offer_id')}",
+        f"Patron player {f.text('patron')} countered offer #{f.text('original_offer_id')} with counter-offer "
+        f"#{f.text('counter_offer_id')}, with influence {mapping_text(f.mapping('influence'))}.",
+    )
+
+
+def _negotiation_resolved(f: Fields) -> tuple[str, str]:
+    verdict = "accepted" if f.raw("accepted") is True else "rejected"
+    return (
+        f"Negotiation resolved: offer {verdict}",
+        f"A negotiation over offers {joined(f.items('offer_chain'))} was resolved: best offer "
+        f"#{f.text('best_offer')} was {verdict} (probability {f.text('probability')}, roll {f.text('roll')}).",
+    )
+
+
+def _nickname_adopted(f: Fields) -> tuple[str, str]:
+    return (
+        f'{f.text("scholar_id")} nicknamed "{f.text("nickname")}"',
+        f'Player {f.text("player_id")} gave scholar {label(f.text("scholar_id"))} the nickname "{f.text("nickname")}".',
+    )
+
+
+def _sidecast_followup(f: Fields) -> tuple[str, str]:
+    return (
+        f"Sidecast {f.text('arc')} {f.text('phase')} for {f.text('scholar')}",
+        f"Scholar {scholar(f)} reached the {f.text('phase')} phase of the {f.text('arc').replace('_', ' ')} arc, "
+        f"sponsored by player {f.text('sponsor')}.",
+    )
+
+
+def _lab_assigned(f: Fields) -> tuple[str, str]:
+    return (
+        f"{f.text('scholar')} moved to {f.text('career_track')}",
+        f"Player {f.text('player')} assigned scholar {scholar(f)} to the {f.text('career_track')} track "
+        f"(from {f.text('old_track')}).",
+    )
+
+
+def _defection_epilogue(f: Fields) -> tuple[str, str]:
+    return (
+        f"Defection epilogue for {f.text('scholar')}",
+        f"Epilogue ({f.text('scenario')}) of scholar {scholar(f)}, who left {f.text('former_faction')} "
+        f"for the {f.text('new_faction')} faction.",
+    )
+
+
+def _defection_evaluated(f: Fields) -> tuple[str, str]:
+    return (
+        f"Defection of {f.text('scholar')}: {f.text('outcome')}",
+        f"Scholar {scholar(f)} was weighed for defection to the {f.text('new_faction')} faction: "
+        f"{f.text('outcome')} (probability {f.text('probability')}, roll {f.text('roll')}).",
+    )
+
+
+def _admin_force_defection(f: Fields) -> tuple[str, str]:
+    return (
+        f"Admin forced {f.text('scholar')} to defect",
+        f"Admin {f.text('admin')} forced scholar {scholar(f)} to defect to the {f.text('new_faction')} "
+        f"faction. Reason: {f.text('reason')}.",
+    )
+
+
+# --- symposium -----------------------------------------------------------------------------------
+
+
+def _symposium_vote_reminder(f: Fields) -> tuple[str, str]:
+    return (
+        f"Symposium vote reminder for {f.text('player')}",
+        f"Player {f.text('player')} was reminded ({f.text('reminder_level')}) to vote on symposium topic "
+        f"#{f.text('topic_id')}; pledge {f.text('pledge_amount')}.",
+    )
+
+
+def _symposium_vote(f: Fields) -> tuple[str, str]:
+    return (
+        f"Symposium vote by {f.text('player')}",
+        f"Player {f.text('player')} voted for option {f.text('vote_option')} on symposium topic "
+        f"#{f.text('topic_id')} (proposal #{f.text('proposal_id')}; pledge {f.text('pledge_status')}).",
+    )
+
+
+def _symposium_proposal_submitted(f: Fields) -> tuple[str, str]:
+    return (
+        f"Symposium proposal: {f.text('topic')}",
+        f'Player {f.text("player")} proposed the symposium topic "{f.text("topic")}" '
+        f"(proposal #{f.text('proposal_id')}, expires {f.text('expires_at')}).",
+    )
+
+
+def _symposium_reprimand(f: Fields) -> tuple[str, str]:
+    return (
+        f"Symposium reprimand for {f.text('player')}",
+        f"Player {f.text('player')} was reprimanded by the {f.text('faction')} faction for skipping the "
+        f"symposium (reprisal level {f.text('reprisal_level')}, {f.text('remaining')} remaining).",
+    )
+
+
+def _symposium_started(f: Fields) -> tuple[str, str]:
+    return (
+        f"Symposium opens: {f.text('topic')}",
+        f'The symposium on "{f.text("topic")}" (topic #{f.text("topic_id")}, proposal '
+        f"#{f.text('proposal_id')}) opened. Pledges: {mapping_text(f.mapping('pledges'))}.",
+    )
+
+
+def _symposium_resolved(f: Fields) -> tuple[str, str]:
+    return (
+        f"Symposium topic #{f.text('topic_id')} resolved: option {f.text('winner')} wins",
+        f"The symposium on topic #{f.text('topic_id')} (proposal #{f.text('proposal_id')}) was resolved: "
+        f"option {f.text('winner')} won. Votes: {mapping_text(f.mapping('votes'))}. Non-voters: "
+        f"{joined(f.items('non_voters'))}. Penalties: {joined(f.items('penalties'))}.",
+    )
+
+
+# --- game state ----------------------------------------------------------------------------------
+
+
+def _table_talk_post(f: Fields) -> tuple[str, str]:
+    speaker = f.opt("display_name") or f.text("player")
+    return (
+        f"Table talk from {speaker}",
+        f'{speaker} (player {f.text("player")}) said at the table: "{f.text("message")}"',
+    )
+
+
+def _timeline_advanced(f: Fields) -> tuple[str, str]:
+    return (
+        f"The year is now {f.text('current_year')}",
+        f"The timeline advanced by {f.text('years_elapsed')} year(s); the current year is {f.text('current_year')}.",
+    )
+
+
+def _faction_investment(f: Fields) -> tuple[str, str]:
+    return (
+        f"{f.text('player')} invests in {f.text('faction')}",
+        f"Player {f.text('player')} invested {f.text('amount')} in the {f.text('faction')} faction"
+        f" (program: {f.text('program', 'none')}; total {f.text('total')}).",
+    )
+
+
+def _archive_endowment(f: Fields) -> tuple[str, str]:
+    return (
+        f"{f.text('player')} endows the archive",
+        f"Player {f.text('player')} endowed the archive with {f.text('amount')} for the {f.text('faction')} "
+        f"faction (program: {f.text('program', 'none')}; paid debt {f.text('paid_debt')}; reputation gain "
+        f"{f.text('reputation_gain')}).",
+    )
+
+
+def _admin_adjustment(what: str) -> Renderer:
+    def render(f: Fields) -> tuple[str, str]:
+        faction = f" with the {f.text('faction')} faction" if f.opt("faction") else ""
+        return (
+            f"Admin adjusts {what} of {f.text('player')}",
+            f"Admin {f.text('admin')} changed the {what} of player {f.text('player')}{faction} by "
+            f"{f.text('delta')} (from {f.text('old')} to {f.text('new')}). Reason: {f.text('reason')}.",
+        )
+
+    return render
+
+
+def _admin_create_faction_project(f: Fields) -> tuple[str, str]:
+    return (
+        f"Faction project {f.text('name')} created",
+        f'Admin {f.text("admin")} created faction project #{f.text("project_id")} "{f.text("name")}" for the '
+        f"{f.text('faction')} faction (target progress {f.text('target_progress')}). Reason: {f.text('reason')}.",
+    )
+
+
+def _admin_update(subject: str, id_key: str) -> Renderer:
+    def render(f: Fields) -> tuple[str, str]:
+        return (
+            f"{subject} #{f.text(id_key)} {f.text('status')}",
+            f"Admin {f.text('admin')} set {subject.lower()} #{f.text(id_key)} to {f.text('status')}. "
+            f"Reason: {f.text('reason')}.",
+        )
+
+    return render
+
+
+def _admin_create_seasonal_commitment(f: Fields) -> tuple[str, str]:
+    return (
+        f"Seasonal commitment for {f.text('player')}",
+        f"Admin {f.text('admin')} created seasonal commitment #{f.text('commitment_id')} binding player "
+        f"{f.text('player')} to the {f.text('faction')} faction (tier {f.text('tier', 'none')}). "
+        f"Reason: {f.text('reason')}.",
+    )
+
+
+def _admin_cancel_order(f: Fields) -> tuple[str, str]:
+    return (
+        f"Order #{f.text('id')} cancelled",
+        f"Order #{f.text('id')} ({f.text('order_type')}) by {f.text('actor_id')} about {f.text('subject_id')} "
+        f"was cancelled. Reason: {f.text('reason')}.",
+    )
+
+
+def _game_paused(f: Fields) -> tuple[str, str]:
+    return (
+        "Game paused",
+        f"Admin {f.text('admin')} paused the game ({f.text('source')}). Reason: {f.text('reason')}.",
+    )
+
+
+def _game_resumed(f: Fields) -> tuple[str, str]:
+    return (
+        "Game resumed",
+        f"Admin {f.text('admin')} resumed the game, which had been paused for: {f.text('previous_reason')}.",
+    )
+
+
+def render_generic(action: str, f: Fields, payload: dict[str, Any]) -> tuple[str, str]:
+    """An action with no renderer of its own: its name and its fields, in order."""
+    words = action.replace("_", " ")
+    parts = []
+    for key, value in payload.items():
+        if isinstance(value, dict):
+            value = mapping_text(value)
+        elif isinstance(value, list):
+            value = joined(label(v) for v in value)
+        else:
+            value = label(value)
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return words.capitalize(), f"Game event {words}. " + "; ".join(parts) + ("." if parts else "")
+
+
+RENDERERS: dict[str, Renderer] = {
+    "press_release": _press_release,
+    "press_scheduled": _press_scheduled,
+    "scheduled_press_released": _scheduled_press_released,
+    "digest_highlights_generated": _digest_highlights_generated,
+    "press_shared": _press_shared,
+    "sideways_press_scheduled": _sideways_press_scheduled,
+    "expedition_queued": _expedition_queued,
+    "launch_expedition": _launch_expedition,
+    "expedition_resolved": _expedition_resolved,
+    "scholar_sidecast": _scholar_sidecast,
+    "sideways_order_scheduled": _sideways_order_scheduled,
+    "admin_cancel_expedition": _admin_cancel_expedition,
+    "submit_theory": _submit_theory,
+    "conference_launched": _conference_launched,
+    "conference_resolved": _conference_resolved,
+    "scholar_spawned": _scholar_spawned,
+    "scholar_retired": _scholar_retired,
+    "career_progression": _career_progression,
+    "recruitment_attempt": _recruitment_attempt,
+    "mentorship_queued": _mentorship_queued,
+    "mentorship_activated": _mentorship_activated,
+    "followup_resolved": _followup_resolved,
+    "offer_created": _offer_created,
+    "counter_offer_created": _counter_offer_created,
+    "negotiation_resolved": _negotiation_resolved,
+    "nickname_adopted": _nickname_adopted,
+    "sidecast_followup": _sidecast_followup,
+    "lab_assigned": _lab_assigned,
+    "defection_epilogue": _defection_epilogue,
+    "defection_evaluated": _defection_evaluated,
+    "admin_force_defection": _admin_force_defection,
+    "symposium_vote_reminder": _symposium_vote_reminder,
+    "symposium_vote": _symposium_vote,
+    "symposium_proposal_submitted": _symposium_proposal_submitted,
+    "symposium_reprimand": _symposium_reprimand,
+    "symposium_started": _symposium_started,
+    "symposium_resolved": _symposium_resolved,
+    "table_talk_post": _table_talk_post,
+    "timeline_advanced": _timeline_advanced,
+    "faction_investment": _faction_investment,
+    "archive_endowment": _archive_endowment,
+    "admin_reputation_adjustment": _admin_adjustment("reputation"),
+    "admin_influence_adjustment": _admin_adjustment("influence"),
+    "admin_create_faction_project": _admin_create_faction_project,
+    "admin_update_faction_project": _admin_update("Faction project", "project_id"),
+    "admin_create_seasonal_commitment": _admin_create_seasonal_commitment,
+    "admin_update_seasonal_commitment": _admin_update("Seasonal commitment", "commitment_id"),
+    "admin_cancel_order": _admin_cancel_order,
+    "game_paused": _game_paused,
+    "game_resumed": _game_resumed,
+}
+
+
+def render(action: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """Title and sentence for an event; unknown actions get the generic form."""
+    fields = Fields(payload)
+    renderer = RENDERERS.get(action)
+    if renderer is None:
+        return render_generic(action, fields, payload)
+    return renderer(fields)

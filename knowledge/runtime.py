@@ -1,0 +1,33 @@
+"""Start-up of the shared parts: the model and the store, checked against each other."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from knowledge.embedder import FastembedEmbedder
+from knowledge.settings import KnowledgeSettings
+from knowledge.store.base import CollectionIdentity, KnowledgeStore
+from knowledge.store.factory import open_store
+
+
+def identity_of(embedder: FastembedEmbedder) -> CollectionIdentity:
+    """The identity a collection must have to hold this embedder's vectors."""
+    return CollectionIdentity(embedder.model_id, embedder.dim, embedder.vector_name)
+
+
+@asynccontextmanager
+async def open_knowledge(
+    settings: KnowledgeSettings, embedder: FastembedEmbedder | None = None
+) -> AsyncIterator[tuple[FastembedEmbedder, KnowledgeStore]]:
+    """The model (loaded off the loop) and the store (collection created or checked), closed on exit."""
+    owned = embedder is None
+    model = embedder if embedder is not None else await asyncio.to_thread(FastembedEmbedder.load, settings)
+    try:
+        async with open_store(settings) as store:
+            await store.ensure_collection(identity_of(model))
+            yield model, store
+    finally:
+        if owned:
+            model.close()

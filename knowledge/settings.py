@@ -1,0 +1,48 @@
+"""Settings of what the consumer and the API share: the store and the embedding model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KnowledgeSettings(BaseSettings):
+    """Store and model. Defaults run embedded: Qdrant Edge on disk under `DATA_DIR`, no server."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    store_backend: Literal["edge", "qdrant"] = Field(
+        default="edge", description="`edge`: embedded Qdrant Edge; `qdrant`: a Qdrant server or local mode."
+    )
+    data_dir: Path = Field(default=Path("data"), description="Where the embedded store keeps its files.")
+    qdrant_url: str | None = Field(
+        default=None, description="Qdrant server URL, or `:memory:` for qdrant-client's local mode."
+    )
+    qdrant_local_path: Path | None = Field(default=None, description="qdrant-client local mode on disk.")
+    qdrant_api_key: str | None = Field(default=None, repr=False)
+    qdrant_timeout_s: float = Field(default=10.0, gt=0)
+    collection_name: str = Field(default="great-work-knowledge", min_length=1, max_length=255)
+    embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    embed_threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; None: all cores.")
+
+    @model_validator(mode="after")
+    def _one_qdrant_location(self) -> KnowledgeSettings:
+        if self.store_backend == "qdrant":
+            if self.qdrant_url and self.qdrant_local_path:
+                raise ValueError("set QDRANT_URL or QDRANT_LOCAL_PATH, not both")
+            if not self.qdrant_url and not self.qdrant_local_path:
+                raise ValueError("STORE_BACKEND=qdrant needs QDRANT_URL (or QDRANT_LOCAL_PATH)")
+        return self
+
+    @property
+    def edge_path(self) -> Path:
+        """The Qdrant Edge shard of the collection."""
+        return self.data_dir / "edge" / self.collection_name
+
+    @property
+    def model_dir(self) -> Path:
+        """Where the model directory is assembled from the packaged files."""
+        return self.data_dir / "model"

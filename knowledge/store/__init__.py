@@ -1,0 +1,1 @@
+"""Qdrant stores: one interface (`base.KnowledgeStore`), a server and an embedded implementation."""

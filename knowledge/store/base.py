@@ -1,0 +1,123 @@
+"""The store interface, the payload indexes, and filters in a form both backends translate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal, Protocol
+from uuid import UUID
+
+from schemas.documents import DocumentBase
+from schemas.search import SearchFilters
+
+IndexType = Literal["keyword", "integer", "float", "datetime"]
+
+#: Every field a filter can use, with its index type. docs/ai/qdrant_schemas.md lists the same.
+PAYLOAD_INDEXES: Final[dict[str, IndexType]] = {
+    "event_id": "keyword",
+    "category": "keyword",
+    "subcategory": "keyword",
+    "action": "keyword",
+    "player_ids": "keyword",
+    "scholar_ids": "keyword",
+    "expedition_code": "keyword",
+    "outcome": "keyword",
+    "keywords": "keyword",
+    "occurred_at": "datetime",
+    "occurred_at_ts": "float",
+    "game_year": "integer",
+    "game_day": "integer",
+}
+
+
+@dataclass(frozen=True)
+class CollectionIdentity:
+    """What a collection's vectors are: checked on every start, so models are never mixed."""
+
+    embedding_model: str
+    dim: int
+    vector_name: str
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {"embedding_model": self.embedding_model, "dim": self.dim, "vector_name": self.vector_name}
+
+
+@dataclass(frozen=True)
+class MatchAny:
+    """The field (or one element of it, for lists) equals one of `values`."""
+
+    key: str
+    values: tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """`gte <= field < lt` on a datetime field."""
+
+    key: str
+    gte: datetime | None
+    lt: datetime | None
+
+
+Condition = MatchAny | DateRange
+
+
+def conditions(filters: SearchFilters) -> list[Condition]:
+    """The conditions a search request's filters stand for; all must hold."""
+    found: list[Condition] = []
+    if filters.category:
+        found.append(MatchAny("category", tuple(c.value for c in filters.category)))
+    if filters.action:
+        found.append(MatchAny("action", tuple(filters.action)))
+    if filters.player_id:
+        found.append(MatchAny("player_ids", (filters.player_id,)))
+    if filters.scholar_id:
+        found.append(MatchAny("scholar_ids", (filters.scholar_id,)))
+    if filters.expedition_code:
+        found.append(MatchAny("expedition_code", (filters.expedition_code,)))
+    if filters.game_year is not None:
+        found.append(MatchAny("game_year", (filters.game_year,)))
+    if filters.occurred_after or filters.occurred_before:
+        found.append(DateRange("occurred_at", filters.occurred_after, filters.occurred_before))
+    return found
+
+
+@dataclass(frozen=True)
+class ScoredPayload:
+    """A search result: the similarity score and the stored document payload."""
+
+    score: float
+    payload: dict[str, Any]
+
+
+class KnowledgeStore(Protocol):
+    """A Qdrant collection of knowledge documents. Every call is bounded by the store's timeout."""
+
+    async def ensure_collection(self, identity: CollectionIdentity) -> None:
+        """Create the collection with its payload indexes, or check that it holds the same model."""
+        ...
+
+    async def upsert(self, documents: Sequence[DocumentBase], vectors: Sequence[list[float]]) -> None:
+        """Write the points; an existing point with the same id is replaced."""
+        ...
+
+    async def search(self, vector: list[float], filters: SearchFilters, limit: int) -> list[ScoredPayload]:
+        """Nearest documents to `vector` that pass `filters`, best first."""
+        ...
+
+    async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
+        """Payloads of the points that exist among `point_ids`."""
+        ...
+
+    async def count(self, filters: SearchFilters | None = None) -> int:
+        """Exact number of points passing `filters`."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers now."""
+        ...
+
+    async def close(self) -> None:
+        """Flush and release the store."""
+        ...

@@ -1,0 +1,176 @@
+"""The embedded store: Qdrant Edge (Qdrant's engine in-process, on disk, with a WAL).
+
+Edge calls are blocking and some hold the GIL, so each runs in a worker thread: writes on one thread
+(in order), reads on a small pool. One process owns a data directory (the WAL is locked), so in
+embedded mode the consumer and the API share one process. `optimize()` can hold the GIL for seconds
+and is never called on a hot path. The collection's identity (model, dimension, vector name) is
+kept in a JSON file beside the shard, and checked on every open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+import qdrant_edge as edge
+
+from knowledge.errors import ConfigurationError, ModelMismatch, StoreUnavailable
+from knowledge.settings import KnowledgeSettings
+from knowledge.store.base import (
+    PAYLOAD_INDEXES,
+    CollectionIdentity,
+    DateRange,
+    MatchAny,
+    ScoredPayload,
+    conditions,
+)
+from schemas.documents import DocumentBase, to_payload
+from schemas.search import SearchFilters
+
+T = TypeVar("T")
+
+_INDEX_SCHEMAS = {
+    "keyword": edge.PayloadSchemaType.Keyword,
+    "integer": edge.PayloadSchemaType.Integer,
+    "float": edge.PayloadSchemaType.Float,
+    "datetime": edge.PayloadSchemaType.Datetime,
+}
+
+
+def to_edge_filter(filters: SearchFilters | None) -> Any:
+    """SearchFilters as a Qdrant Edge filter (None when there is nothing to filter)."""
+    if filters is None:
+        return None
+    must: list[Any] = []
+    for condition in conditions(filters):
+        if isinstance(condition, MatchAny):
+            match = (
+                edge.MatchValue(condition.values[0])
+                if len(condition.values) == 1
+                else edge.MatchAny(list(condition.values))  # type: ignore[arg-type]  # values share one type
+            )
+            must.append(edge.FieldCondition(key=condition.key, match=match))
+        elif isinstance(condition, DateRange):
+            must.append(
+                edge.FieldCondition(
+                    key=condition.key,
+                    range=edge.RangeDateTime(
+                        gte=condition.gte.isoformat() if condition.gte else None,
+                        lt=condition.lt.isoformat() if condition.lt else None,
+                    ),
+                )
+            )
+    return edge.Filter(must=must) if must else None
+
+
+class QdrantEdgeStore:
+    """One Qdrant Edge shard holding one collection."""
+
+    def __init__(self, path: Path, timeout_s: float) -> None:
+        self._path = path
+        self._identity_file = path.with_name(path.name + ".identity.json")
+        self._timeout_s = timeout_s
+        self._shard: Any = None
+        self._vector_name = ""
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-write")
+        self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="edge-read")
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: KnowledgeSettings) -> AsyncIterator[QdrantEdgeStore]:
+        """The store at `settings.edge_path`, closed on exit."""
+        store = cls(settings.edge_path, settings.qdrant_timeout_s)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+    async def _run(self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+        except TimeoutError as exc:
+            raise StoreUnavailable(f"Qdrant Edge did not finish within {self._timeout_s} s") from exc
+
+    def _open_sync(self, identity: CollectionIdentity) -> None:
+        if self._identity_file.is_file():
+            stored = json.loads(self._identity_file.read_text())
+            if stored != identity.as_metadata():
+                raise ModelMismatch(
+                    f"{self._path} holds vectors of {stored}, not {identity.as_metadata()}: "
+                    "use another COLLECTION_NAME or DATA_DIR"
+                )
+        if (self._path / "wal").exists() or (self._path / "segments").exists():
+            try:
+                self._shard = edge.EdgeShard.load(str(self._path))
+            except Exception as exc:  # Edge raises a bare Exception, e.g. when another process owns the WAL
+                raise ConfigurationError(f"cannot open the embedded store at {self._path}: {exc}") from exc
+        else:
+            self._path.mkdir(parents=True, exist_ok=True)
+            config = edge.EdgeConfig(
+                vectors={identity.vector_name: edge.EdgeVectorParams(size=identity.dim, distance=edge.Distance.Cosine)}
+            )
+            self._shard = edge.EdgeShard.create(str(self._path), config)
+        existing = set(self._shard.info().payload_schema)
+        for field, kind in PAYLOAD_INDEXES.items():
+            if field not in existing:
+                self._shard.update(edge.UpdateOperation.create_field_index(field, _INDEX_SCHEMAS[kind]))
+        self._identity_file.write_text(json.dumps(identity.as_metadata()))
+
+    async def ensure_collection(self, identity: CollectionIdentity) -> None:
+        self._vector_name = identity.vector_name
+        await self._run(self._writer, self._open_sync, identity)
+
+    def _shard_or_fail(self) -> Any:
+        if self._shard is None:
+            raise StoreUnavailable("the embedded store is not open")
+        return self._shard
+
+    async def upsert(self, documents: Sequence[DocumentBase], vectors: Sequence[list[float]]) -> None:
+        points = [
+            edge.Point(id=str(doc.id), vector={self._vector_name: vector}, payload=to_payload(doc))
+            for doc, vector in zip(documents, vectors, strict=True)
+        ]
+        if points:
+            shard = self._shard_or_fail()
+            await self._run(self._writer, shard.update, edge.UpdateOperation.upsert_points(points))
+
+    async def search(self, vector: list[float], filters: SearchFilters, limit: int) -> list[ScoredPayload]:
+        request = edge.QueryRequest(
+            limit=limit,
+            query=edge.Query.Nearest(vector, using=self._vector_name),
+            filter=to_edge_filter(filters),
+            with_payload=True,
+        )
+        points = await self._run(self._readers, self._shard_or_fail().query, request)
+        return [ScoredPayload(score=p.score, payload=p.payload or {}) for p in points]
+
+    async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
+        shard = self._shard_or_fail()
+        records = await self._run(self._readers, shard.retrieve, [str(i) for i in point_ids], True, False)
+        return [r.payload or {} for r in records]
+
+    async def count(self, filters: SearchFilters | None = None) -> int:
+        request = edge.CountRequest(exact=True, filter=to_edge_filter(filters))
+        return int(await self._run(self._readers, self._shard_or_fail().count, request))
+
+    async def ping(self) -> None:
+        await self._run(self._readers, self._shard_or_fail().info)
+
+    async def close(self) -> None:
+        shard, self._shard = self._shard, None
+        if shard is not None:
+            await asyncio.get_running_loop().run_in_executor(self._writer, _flush_and_close, shard)
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+
+
+def _flush_and_close(shard: Any) -> None:
+    shard.flush()
+    shard.close()

@@ -1,0 +1,168 @@
+"""The store on a Qdrant server (production, clusters) through `AsyncQdrantClient`.
+
+The same code runs against qdrant-client's local mode (`QDRANT_URL=:memory:` or `QDRANT_LOCAL_PATH`),
+which is how the tests reach this path without a server. Local mode does its work inside the
+coroutine (it blocks the loop); it is for tests and trials, never production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+from uuid import UUID
+
+from qdrant_client import AsyncQdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from knowledge.errors import ModelMismatch, StoreUnavailable
+from knowledge.settings import KnowledgeSettings
+from knowledge.store.base import (
+    PAYLOAD_INDEXES,
+    CollectionIdentity,
+    DateRange,
+    MatchAny,
+    ScoredPayload,
+    conditions,
+)
+from schemas.documents import DocumentBase, to_payload
+from schemas.search import SearchFilters
+
+T = TypeVar("T")
+
+_INDEX_SCHEMAS: dict[str, models.PayloadSchemaType] = {
+    "keyword": models.PayloadSchemaType.KEYWORD,
+    "integer": models.PayloadSchemaType.INTEGER,
+    "float": models.PayloadSchemaType.FLOAT,
+    "datetime": models.PayloadSchemaType.DATETIME,
+}
+
+
+def to_qdrant_filter(filters: SearchFilters | None) -> models.Filter | None:
+    """SearchFilters as a qdrant-client filter (None when there is nothing to filter)."""
+    if filters is None:
+        return None
+    must: list[models.Condition] = []
+    for condition in conditions(filters):
+        if isinstance(condition, MatchAny):
+            match: models.MatchAny | models.MatchValue = (
+                models.MatchValue(value=condition.values[0])
+                if len(condition.values) == 1
+                else models.MatchAny(any=list(condition.values))  # type: ignore[arg-type]
+            )
+            must.append(models.FieldCondition(key=condition.key, match=match))
+        elif isinstance(condition, DateRange):
+            must.append(
+                models.FieldCondition(key=condition.key, range=models.DatetimeRange(gte=condition.gte, lt=condition.lt))
+            )
+    return models.Filter(must=must) if must else None
+
+
+class QdrantServerStore:
+    """A collection on a Qdrant server, or in qdrant-client's local mode."""
+
+    def __init__(self, client: AsyncQdrantClient, collection: str, timeout_s: float) -> None:
+        self._client = client
+        self._collection = collection
+        self._timeout_s = timeout_s
+        self._vector_name = ""
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: KnowledgeSettings) -> AsyncIterator[QdrantServerStore]:
+        """The store for `settings`, closed on exit."""
+        if settings.qdrant_local_path is not None:
+            client = AsyncQdrantClient(path=str(settings.qdrant_local_path))
+        elif settings.qdrant_url == ":memory:":
+            client = AsyncQdrantClient(location=":memory:")
+        else:
+            client = AsyncQdrantClient(
+                url=settings.qdrant_url,
+                api_key=settings.qdrant_api_key,
+                timeout=int(settings.qdrant_timeout_s),
+            )
+        store = cls(client, settings.collection_name, settings.qdrant_timeout_s)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await call
+        except TimeoutError as exc:
+            raise StoreUnavailable(f"Qdrant did not answer within {self._timeout_s} s") from exc
+        except (ResponseHandlingException, UnexpectedResponse, ConnectionError) as exc:
+            raise StoreUnavailable(f"Qdrant failed: {exc}") from exc
+
+    async def ensure_collection(self, identity: CollectionIdentity) -> None:
+        self._vector_name = identity.vector_name
+        if not await self._call(self._client.collection_exists(self._collection)):
+            await self._call(
+                self._client.create_collection(
+                    self._collection,
+                    vectors_config={
+                        identity.vector_name: models.VectorParams(size=identity.dim, distance=models.Distance.COSINE)
+                    },
+                    metadata=identity.as_metadata(),
+                )
+            )
+            for field, kind in PAYLOAD_INDEXES.items():
+                await self._call(
+                    self._client.create_payload_index(self._collection, field, field_schema=_INDEX_SCHEMAS[kind])
+                )
+            return
+        info = await self._call(self._client.get_collection(self._collection))
+        vectors = info.config.params.vectors
+        params = vectors.get(identity.vector_name) if isinstance(vectors, dict) else None
+        if params is None or params.size != identity.dim:
+            raise ModelMismatch(
+                f"collection {self._collection!r} has no {identity.dim}-d vector {identity.vector_name!r}: "
+                "it was made by another model; use another COLLECTION_NAME"
+            )
+        stored = (info.config.metadata or {}).get("embedding_model")
+        if stored is not None and stored != identity.embedding_model:
+            raise ModelMismatch(
+                f"collection {self._collection!r} holds vectors of {stored!r}, not {identity.embedding_model!r}"
+            )
+
+    async def upsert(self, documents: Sequence[DocumentBase], vectors: Sequence[list[float]]) -> None:
+        points = [
+            models.PointStruct(id=str(doc.id), vector={self._vector_name: vector}, payload=to_payload(doc))
+            for doc, vector in zip(documents, vectors, strict=True)
+        ]
+        if points:
+            await self._call(self._client.upsert(self._collection, points=points, wait=True))
+
+    async def search(self, vector: list[float], filters: SearchFilters, limit: int) -> list[ScoredPayload]:
+        response = await self._call(
+            self._client.query_points(
+                self._collection,
+                query=vector,
+                using=self._vector_name,
+                query_filter=to_qdrant_filter(filters),
+                limit=limit,
+                with_payload=True,
+            )
+        )
+        return [ScoredPayload(score=p.score, payload=p.payload or {}) for p in response.points]
+
+    async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
+        records = await self._call(
+            self._client.retrieve(self._collection, ids=[str(i) for i in point_ids], with_payload=True)
+        )
+        return [r.payload or {} for r in records]
+
+    async def count(self, filters: SearchFilters | None = None) -> int:
+        result = await self._call(
+            self._client.count(self._collection, count_filter=to_qdrant_filter(filters), exact=True)
+        )
+        return result.count
+
+    async def ping(self) -> None:
+        await self._call(self._client.collection_exists(self._collection))
+
+    async def close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,1 @@
+"""Pydantic models: the event envelope and payloads, knowledge documents, search, dead letters."""

@@ -1,0 +1,113 @@
+"""The event envelope on the Kafka topic, and the payloads the game writes.
+
+One Kafka record value is one JSON `GameEvent`. The envelope is strict (a record that is not a valid
+envelope is a bad event and goes to the dead-letter topic); the payload is checked against the model
+of its action when the action is known, and kept whole: fields the game adds later pass through.
+An action we do not know yet is not an error: it is indexed as a generic game-state document.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from schemas.payloads import PAYLOAD_MODELS, PressReleasePayload
+
+#: The current envelope version. Older versions are accepted as long as their shape is the same.
+SCHEMA_VERSION: Final = 1
+
+#: Upper bounds that keep one hostile record from costing more than it is worth.
+MAX_EVENT_ID_CHARS: Final = 200
+MAX_ACTION_CHARS: Final = 100
+
+_GAME_TIME = re.compile(r"^Y(?P<year>\d{1,6})\.D(?P<day>\d{1,4})$")
+
+
+class GameTime(BaseModel):
+    """The game's own clock, written as "Y57.D19" (year 57, day 19)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    year: int
+    day: int
+
+    @classmethod
+    def parse(cls, text: str) -> GameTime:
+        """Parse "Y<year>.D<day>"; raise ValueError naming the expected form otherwise."""
+        match = _GAME_TIME.match(text)
+        if match is None:
+            raise ValueError(f"game_time must look like 'Y57.D19', got {text!r}")
+        return cls(year=int(match["year"]), day=int(match["day"]))
+
+    def __str__(self) -> str:
+        return f"Y{self.year}.D{self.day}"
+
+
+class GameEvent(BaseModel):
+    """One game action, as the game backend publishes it to Kafka."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID_CHARS)
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
+    action: str = Field(min_length=1, max_length=MAX_ACTION_CHARS, pattern=r"^[a-z][a-z0-9_]*$")
+    occurred_at: AwareDatetime
+    game_time: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("event_id")
+    @classmethod
+    def _event_id_is_printable(cls, value: str) -> str:
+        if not value.isprintable() or value.strip() != value:
+            raise ValueError("event_id must be printable, without leading or trailing spaces")
+        return value
+
+    @field_validator("game_time")
+    @classmethod
+    def _game_time_has_form(cls, value: str | None) -> str | None:
+        if value is not None:
+            GameTime.parse(value)
+        return value
+
+    @field_validator("payload")
+    @classmethod
+    def _payload_matches_action(cls, value: dict[str, Any], info: Any) -> dict[str, Any]:
+        action = info.data.get("action")
+        model = PAYLOAD_MODELS.get(action) if isinstance(action, str) else None
+        if model is not None:
+            try:
+                model.model_validate(value)
+            except ValidationError as exc:
+                raise ValueError(_describe_payload_errors(exc)) from None
+        return value
+
+    @property
+    def parsed_game_time(self) -> GameTime | None:
+        """The game clock as numbers, when the event carries it."""
+        return GameTime.parse(self.game_time) if self.game_time else None
+
+    @property
+    def known_action(self) -> bool:
+        """Whether this action has a payload model (every action in the game's catalogue has one)."""
+        return self.action in PAYLOAD_MODELS
+
+    def press(self) -> PressReleasePayload:
+        """The payload of a `press_release` event, typed."""
+        return PressReleasePayload.model_validate(self.payload)
+
+
+def _describe_payload_errors(exc: ValidationError) -> str:
+    """One line naming each payload field that is wrong and why."""
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "payload"
+        parts.append(f"payload.{field}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def occurred_at_text(value: datetime) -> str:
+    """The RFC 3339 form stored in payloads and indexed as a datetime."""
+    return value.isoformat()

@@ -1,0 +1,1 @@
+"""The HTTP API: semantic search over the event history."""

@@ -1,0 +1,30 @@
+"""Typed access to what the lifespan built: no globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from knowledge.embedder import Embedder
+from knowledge.store.base import KnowledgeStore
+
+
+@dataclass
+class Runtime:
+    """The parts a request may use, built once per app in the lifespan."""
+
+    embedder: Embedder
+    store: KnowledgeStore
+    consumer: Any | None = None  # the in-process AIOKafkaConsumer, when the API runs the consumer
+    readiness_timeout_s: float = 2.0
+    flags: dict[str, bool] = field(default_factory=dict)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

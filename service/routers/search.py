@@ -1,0 +1,17 @@
+"""`POST /v1/search`: semantic search with filters."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from knowledge.search import search as run_search
+from schemas.search import SearchRequest, SearchResponse
+from service.deps import RuntimeDep
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+
+@router.post("/search")
+async def search(request: SearchRequest, runtime: RuntimeDep) -> SearchResponse:
+    """Events nearest in meaning to `query` that pass every filter, best first, with scores."""
+    return await run_search(runtime.embedder, runtime.store, request)

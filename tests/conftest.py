@@ -1,0 +1,157 @@
+"""Shared fixtures: one real Kafka broker and one real model per session; per test a fresh topic,
+group and store.
+
+Kafka: `KAFKA_BOOTSTRAP_SERVERS` if set (scripts/test.sh starts the repo's broker and sets it);
+else testcontainers' Kafka when `TESTS_KAFKA=testcontainers` (machines with Docker); else this
+fixture starts the repo's broker itself (scripts/kafka.sh).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from consumers.settings import ConsumerSettings
+from knowledge.embedder import FastembedEmbedder
+from knowledge.runtime import identity_of
+from knowledge.settings import KnowledgeSettings
+from knowledge.store.base import KnowledgeStore
+from knowledge.store.qdrant_edge import QdrantEdgeStore
+from knowledge.store.qdrant_server import QdrantServerStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """host:port of a real Kafka broker."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    if os.environ.get("TESTS_KAFKA") == "testcontainers":
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    port = os.environ.get("KAFKA_PORT", "19092")
+    env = {**os.environ, "KAFKA_PORT": port}
+    subprocess.run([str(ROOT / "scripts" / "kafka.sh"), "start"], check=True, env=env, timeout=300)
+    yield f"127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("model-home")
+
+
+@pytest.fixture(scope="session")
+def embedder(model_dir: Path) -> Iterator[FastembedEmbedder]:
+    """The real model, loaded once."""
+    model = FastembedEmbedder.load(KnowledgeSettings(data_dir=model_dir))
+    yield model
+    model.close()
+
+
+@pytest.fixture
+def knowledge_settings(tmp_path: Path) -> KnowledgeSettings:
+    """Embedded store in a fresh directory, a fresh collection name."""
+    return KnowledgeSettings(data_dir=tmp_path / "data", collection_name=f"test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(params=["edge", "qdrant-local"])
+async def store(
+    request: pytest.FixtureRequest, knowledge_settings: KnowledgeSettings, embedder: FastembedEmbedder
+) -> AsyncIterator[KnowledgeStore]:
+    """Each store implementation, on a fresh collection: the contract tests run on both."""
+    if request.param == "edge":
+        async with QdrantEdgeStore.open(knowledge_settings) as edge_store:
+            await edge_store.ensure_collection(identity_of(embedder))
+            yield edge_store
+    else:
+        settings = knowledge_settings.model_copy(update={"store_backend": "qdrant", "qdrant_url": ":memory:"})
+        async with QdrantServerStore.open(settings) as server_store:
+            await server_store.ensure_collection(identity_of(embedder))
+            yield server_store
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap: str) -> str:
+    """A fresh 3-partition topic (and its DLQ) per test."""
+    name = f"test.events.{uuid.uuid4().hex[:10]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(name, num_partitions=3, replication_factor=1), NewTopic(name + ".dlq", 1, 1)]
+        )
+    finally:
+        await admin.close()
+    return name
+
+
+@pytest.fixture
+def consumer_settings(kafka_bootstrap: str, topic: str) -> ConsumerSettings:
+    return ConsumerSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topics=topic,
+        kafka_dlq_topic=topic + ".dlq",
+        kafka_group_id=f"test-group-{uuid.uuid4().hex[:8]}",
+        consumer_poll_ms=100,
+        consumer_max_batch=128,
+    )
+
+
+async def produce(bootstrap: str, topic: str, values: list[tuple[bytes | None, bytes | None]]) -> None:
+    """Send (key, value) pairs and wait until every one is acknowledged."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=8_000_000)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value=value, key=key) for key, value in values]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+def encode(event: dict[str, Any]) -> tuple[bytes, bytes]:
+    """An event as a (key, value) record."""
+    from scripts.sample_season import key_of
+
+    return key_of(event).encode(), json.dumps(event).encode()
+
+
+async def read_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 20) -> list[Any]:
+    """Read `expected` records of `topic` from the start (no group), or fail after `timeout_s`."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(records) < expected:
+                batch = await consumer.getmany(timeout_ms=200)
+                for partition_records in batch.values():
+                    records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], timeout_s: float = 30, what: str = "") -> None:
+    """Poll `condition` until it holds; fail with `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s} s waiting for {what or condition}")
+        await asyncio.sleep(0.05)
