@@ -145,17 +145,18 @@ _WEIGHTS: list[tuple[str, float]] = [
     ("scholar_sidecast", 0.1),
     ("symposium_started", 0.1),
     ("symposium_resolved", 0.1),
-    ("admin_create_faction_project", 0.05),
-    ("defection_epilogue", 0.05),
-    ("admin_create_seasonal_commitment", 0.05),
-    ("admin_cancel_expedition", 0.05),
-    ("admin_update_seasonal_commitment", 0.05),
-    ("admin_cancel_order", 0.05),
-    ("defection_evaluated", 0.05),
-    ("admin_force_defection", 0.05),
-    ("game_paused", 0.05),
-    ("game_resumed", 0.05),
-    ("admin_update_faction_project", 0.05),
+    ("admin_create_faction_project", 0.1),
+    ("defection_epilogue", 0.1),
+    ("admin_create_seasonal_commitment", 0.1),
+    ("admin_cancel_expedition", 0.1),
+    ("admin_update_seasonal_commitment", 0.1),
+    ("admin_cancel_order", 0.1),
+    ("defection_evaluated", 0.1),
+    ("admin_force_defection", 0.1),
+    ("game_paused", 0.1),
+    ("game_resumed", 0.1),
+    ("admin_update_faction_project", 0.1),
+    ("scholar_retired", 0.1),
     ("press_release", 45.0),
 ]
 
@@ -611,6 +612,9 @@ class _Season:
 
     def _game_resumed(self) -> dict[str, Any]:
         return {"admin": "admin.gm", "was_paused": True, "previous_reason": "Server maintenance"}
+
+    def _scholar_retired(self) -> dict[str, Any]:
+        return {"scholar": self.scholar(), "reason": self.r.choice(["Ill health", "A chair abroad", "Scandal"])}
 
     def _admin_update_faction_project(self) -> dict[str, Any]:
         return {"admin": "admin.gm", "project_id": 4, "status": "cancelled", "reason": "Budget cut"}

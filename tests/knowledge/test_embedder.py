@@ -1,0 +1,35 @@
+"""The real model, loaded from packaged files."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from knowledge.embedder import FastembedEmbedder
+
+
+async def test_vectors_are_384_d_unit_length_and_in_input_order(embedder: FastembedEmbedder) -> None:
+    texts = ["a long sentence about expeditions to the mountains " * 3, "short", "short", "medium length text"]
+    vectors = await embedder.embed_documents(texts)
+    assert len(vectors) == 4 and all(len(v) == 384 for v in vectors)
+    assert np.allclose(np.linalg.norm(np.asarray(vectors), axis=1), 1.0, atol=1e-3)
+    assert vectors[1] == vectors[2]
+    alone = await embedder.embed_documents([texts[3]])
+    assert np.allclose(alone[0], vectors[3], atol=1e-5), "batching and sorting must not change a vector"
+
+
+async def test_similar_meanings_are_closer_than_different_ones(embedder: FastembedEmbedder) -> None:
+    a, b, c = await embedder.embed_documents(
+        [
+            "The expedition to the Andes failed after a landslide buried the camp.",
+            "A mountain field trip ended in disaster when rocks fell on the tents.",
+            "The symposium voted to open the archive to the public.",
+        ]
+    )
+    assert float(np.dot(a, b)) > float(np.dot(a, c)) + 0.2
+
+
+async def test_texts_past_256_tokens_are_truncated_like_sentence_transformers(embedder: FastembedEmbedder) -> None:
+    head = "The scholar Ibarra discovered a Bronze Age calendar carved in stone. " * 30  # ~400 tokens
+    longer = head + "Completely unrelated trailing text about industrial contracts and grain prices. " * 20
+    a, b = await embedder.embed_documents([head, longer])
+    assert np.allclose(a, b, atol=1e-5), "tokens past 256 must not change the vector"

@@ -1,0 +1,118 @@
+"""One contract, both stores: Qdrant Edge (embedded) and AsyncQdrantClient (here in local mode)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from knowledge.embedder import FastembedEmbedder
+from knowledge.errors import ModelMismatch
+from knowledge.projector import point_id, project
+from knowledge.settings import KnowledgeSettings
+from knowledge.store.base import CollectionIdentity, KnowledgeStore
+from knowledge.store.qdrant_edge import QdrantEdgeStore
+from schemas.documents import Category
+from schemas.events import GameEvent
+from schemas.search import SearchFilters
+from scripts.sample_season import season
+
+EVENTS = [GameEvent.model_validate(e) for e in season(80, seed=9)]
+
+
+async def fill(store: KnowledgeStore, embedder: FastembedEmbedder) -> None:
+    documents = [project(e) for e in EVENTS]
+    await store.upsert(documents, await embedder.embed_documents([d.content for d in documents]))
+
+
+async def test_upsert_is_idempotent_by_event_id(store: KnowledgeStore, embedder: FastembedEmbedder) -> None:
+    await fill(store, embedder)
+    await fill(store, embedder)
+    assert await store.count() == len(EVENTS)
+
+
+async def test_every_filter_selects_exactly_the_matching_documents(
+    store: KnowledgeStore, embedder: FastembedEmbedder
+) -> None:
+    await fill(store, embedder)
+    documents = [project(e) for e in EVENTS]
+    cut = EVENTS[40].occurred_at
+    code = next(d.expedition_code for d in documents if d.expedition_code)
+    scholar = next(d.scholar_ids[0] for d in documents if d.scholar_ids)
+    cases: list[tuple[SearchFilters, set[str]]] = [
+        (SearchFilters(category=[Category.EXPEDITION]), {d.event_id for d in documents if d.category is Category.EXPEDITION}),
+        (SearchFilters(action=["press_release", "submit_theory"]), {d.event_id for d in documents if d.action in {"press_release", "submit_theory"}}),
+        (SearchFilters(player_id="p.ada"), {d.event_id for d in documents if "p.ada" in d.player_ids}),
+        (SearchFilters(scholar_id=scholar), {d.event_id for d in documents if scholar in d.scholar_ids}),
+        (SearchFilters(expedition_code=code), {d.event_id for d in documents if d.expedition_code == code}),
+        (SearchFilters(occurred_after=cut), {d.event_id for d in documents if d.occurred_at >= cut}),
+        (SearchFilters(occurred_before=cut, category=[Category.PRESS]), {d.event_id for d in documents if d.occurred_at < cut and d.category is Category.PRESS}),
+        (SearchFilters(game_year=57), {d.event_id for d in documents if d.game_year == 57}),
+    ]  # fmt: skip
+    vector = await embedder.embed_query("anything")
+    for filters, expected in cases:
+        assert expected, filters
+        hits = await store.search(vector, filters, limit=100)
+        assert {h.payload["event_id"] for h in hits} == expected, filters
+        assert await store.count(filters) == len(expected)
+
+
+async def test_search_orders_by_meaning(store: KnowledgeStore, embedder: FastembedEmbedder) -> None:
+    await fill(store, embedder)
+    hits = await store.search(await embedder.embed_query("a new year begins on the calendar"), SearchFilters(), 3)
+    assert hits[0].payload["action"] in {"timeline_advanced", "press_release"}
+    assert "year" in hits[0].payload["content"].lower()
+    assert hits[0].score >= hits[1].score >= hits[2].score
+
+
+async def test_retrieve_returns_the_stored_payload(store: KnowledgeStore, embedder: FastembedEmbedder) -> None:
+    await fill(store, embedder)
+    [payload] = await store.retrieve([point_id(EVENTS[5].event_id)])
+    assert payload["payload"] == EVENTS[5].payload
+    assert datetime.fromisoformat(payload["occurred_at"]) == EVENTS[5].occurred_at
+    assert await store.retrieve([point_id("absent")]) == []
+    await store.ping()
+
+
+async def test_a_collection_refuses_vectors_of_another_model(
+    knowledge_settings: KnowledgeSettings, embedder: FastembedEmbedder
+) -> None:
+    async with QdrantEdgeStore.open(knowledge_settings) as first:
+        await first.ensure_collection(CollectionIdentity(embedder.model_id, embedder.dim, embedder.vector_name))
+    other = CollectionIdentity("BAAI/bge-small-en-v1.5", 384, embedder.vector_name)
+    async with QdrantEdgeStore.open(knowledge_settings) as second:
+        with pytest.raises(ModelMismatch, match="bge-small"):
+            await second.ensure_collection(other)
+
+
+async def test_server_collection_refuses_another_model(
+    embedder: FastembedEmbedder, knowledge_settings: KnowledgeSettings
+) -> None:
+    from knowledge.store.qdrant_server import QdrantServerStore
+
+    settings = knowledge_settings.model_copy(
+        update={"store_backend": "qdrant", "qdrant_local_path": knowledge_settings.data_dir / "local"}
+    )
+    async with QdrantServerStore.open(settings) as first:
+        await first.ensure_collection(CollectionIdentity(embedder.model_id, embedder.dim, embedder.vector_name))
+    async with QdrantServerStore.open(settings) as second:
+        with pytest.raises(ModelMismatch):
+            await second.ensure_collection(CollectionIdentity("other/model", 384, embedder.vector_name))
+        with pytest.raises(ModelMismatch):
+            await second.ensure_collection(CollectionIdentity(embedder.model_id, 768, embedder.vector_name))
+
+
+async def test_edge_store_indexes_every_filter_field(
+    knowledge_settings: KnowledgeSettings, embedder: FastembedEmbedder
+) -> None:
+    from qdrant_edge import EdgeShard
+
+    from knowledge.store.base import PAYLOAD_INDEXES
+
+    async with QdrantEdgeStore.open(knowledge_settings) as opened:
+        await opened.ensure_collection(CollectionIdentity(embedder.model_id, embedder.dim, embedder.vector_name))
+    shard = EdgeShard.load(str(knowledge_settings.edge_path))
+    try:
+        assert set(shard.info().payload_schema) == set(PAYLOAD_INDEXES)
+    finally:
+        shard.close()
