@@ -88,7 +88,8 @@ def test_arbitrary_bytes_either_parse_or_raise_bad_event(data: bytes) -> None:
             "Y57.D19",
         ),
         (
-            b'{"event_id": "e", "action": "press_release", "occurred_at": "2025-03-01T00:00:00Z", "payload": {"body": "b"}}',
+            b'{"event_id": "e", "action": "press_release", "occurred_at": "2025-03-01T00:00:00Z", '
+            b'"payload": {"body": "b"}}',
             DeadLetterReason.SCHEMA_VIOLATION,
             "payload.type",
         ),
