@@ -101,10 +101,7 @@ class _Ids:
 
     def __init__(self, event: GameEvent) -> None:
         payload = event.payload
-        sources = [payload]
-        metadata = payload.get("metadata")
-        if event.action == "press_release" and isinstance(metadata, dict):
-            sources.append(metadata)
+        sources = [payload, _metadata(event)]
         scholars = _scalar_values(sources, _SCHOLAR_KEYS) + [
             s for s in _list_values(sources, _SCHOLAR_LIST_KEYS) if _SCHOLAR_ID.match(s)
         ]
@@ -131,6 +128,11 @@ def _outcome(payload: dict[str, Any]) -> str | None:
     if "winner" in payload and isinstance(payload.get("winner"), str):
         return f"option {payload['winner']}"
     return None
+
+
+def _metadata(event: GameEvent) -> dict[str, Any]:
+    metadata = event.payload.get("metadata") if event.action == "press_release" else None
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _keywords(event: GameEvent, ids: _Ids, extra: Iterable[str | None]) -> list[str]:
@@ -164,7 +166,7 @@ def project(event: GameEvent, source: KafkaSource | None = None) -> DocumentBase
         "player_ids": ids.player_ids,
         "scholar_ids": ids.scholar_ids,
         "expedition_code": ids.expedition_code,
-        "outcome": _outcome(event.payload),
+        "outcome": _outcome(event.payload) or _outcome(_metadata(event)),
         "occurred_at": event.occurred_at,
         "occurred_at_ts": unix_seconds(event.occurred_at),
         "game_year": game_time.year if game_time else None,
