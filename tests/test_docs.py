@@ -29,7 +29,7 @@ def test_every_common_field_is_documented_with_its_index() -> None:
         assert field in rows, f"{field} is missing from qdrant_schemas.md"
     for field, kind in PAYLOAD_INDEXES.items():
         assert rows[field][2] == kind, f"{field} is indexed as {kind}, the page says {rows[field][2]}"
-    unindexed = {f for f, row in rows.items() if row[2] in {"–", "(point id)"}}
+    unindexed = {f for f, row in rows.items() if row[2] in {"\u2013", "(point id)"}}
     assert not unindexed & set(PAYLOAD_INDEXES)
 
 
