@@ -16,7 +16,8 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
 from consumers.dead_letter import KafkaDeadLetterSink
 from consumers.pipeline import BatchResult, Pipeline
@@ -163,11 +164,35 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TransientError | TimeoutError)
 
 
+async def ensure_topics(settings: ConsumerSettings) -> None:
+    """Create the event topics and the DLQ if they do not exist (a broker may forbid it: then it logs)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        request_timeout_ms=int(settings.kafka_request_timeout_s * 1000),
+    )
+    async with asyncio.timeout(settings.kafka_request_timeout_s * 3):
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            wanted = [*settings.topics, settings.kafka_dlq_topic]
+            missing = [NewTopic(t, settings.kafka_topic_partitions, 1) for t in wanted if t not in existing]
+            if missing:
+                try:
+                    await admin.create_topics(missing)
+                    log.info("topics_created", topics=[t.name for t in missing])
+                except TopicAlreadyExistsError:
+                    pass  # another instance created them first
+        finally:
+            await admin.close()
+
+
 @asynccontextmanager
 async def kafka_clients(
     settings: ConsumerSettings,
 ) -> AsyncIterator[tuple[AIOKafkaConsumer, AIOKafkaProducer]]:
     """A started group consumer (manual commit) and DLQ producer, stopped on exit."""
+    if settings.kafka_create_topics:
+        await ensure_topics(settings)
     timeout_ms = int(settings.kafka_request_timeout_s * 1000)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -175,6 +200,7 @@ async def kafka_clients(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=settings.consumer_max_batch,
+        metadata_max_age_ms=30_000,
         request_timeout_ms=max(timeout_ms, 5000),
         fetch_max_bytes=max(52428800, settings.max_message_bytes * 2),
         max_partition_fetch_bytes=max(1048576, settings.max_message_bytes * 2),

@@ -19,6 +19,10 @@ class ConsumerSettings(BaseSettings):
     consumer_max_batch: int = Field(default=256, ge=1, le=10_000, description="Records per pipeline batch.")
     consumer_poll_ms: int = Field(default=200, ge=1, le=60_000)
     max_message_bytes: int = Field(default=1_000_000, ge=1024, description="Larger records go to the DLQ.")
+    kafka_create_topics: bool = Field(
+        default=True, description="Create missing topics (and the DLQ) at start-up, for local runs."
+    )
+    kafka_topic_partitions: int = Field(default=3, ge=1, description="Partitions of topics this service creates.")
     retry_initial_s: float = Field(default=0.2, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
 
