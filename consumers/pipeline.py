@@ -72,7 +72,7 @@ class Pipeline:
             by_id[document.event_id] = document
         result.indexed = list(by_id.values())
         if result.indexed:
-            vectors = await self._embedder.embed_documents([d.content for d in result.indexed])
+            vectors = await self._embedder.embed_documents([d.embedding_text for d in result.indexed])
             await self._store.upsert(result.indexed, vectors)
         await self._dead_letters.send(result.dead_letters)
         return result

@@ -1,12 +1,14 @@
 """Text -> vectors. fastembed (ONNX, CPU) runs in one worker thread, never on the event loop.
 
-Batches are deduplicated (a season repeats many texts) and sorted by length before they are cut
-into model batches, so short texts are not padded to the length of long ones.
+Batches are deduplicated (a season repeats many texts), texts seen recently come from a bounded
+cache, and the rest are sorted by length before they are cut into model batches, so short texts are
+not padded to the length of long ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
@@ -64,9 +66,11 @@ class FastembedEmbedder:
 
     model_variant = MODEL_VARIANT
 
-    def __init__(self, model: Any, batch_size: int) -> None:
+    def __init__(self, model: Any, batch_size: int, cache_size: int = 20_000) -> None:
         self._model = model
         self._batch_size = batch_size
+        self._cache: OrderedDict[str, Vector] = OrderedDict()  # touched only by the worker thread
+        self._cache_size = cache_size
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
 
     @classmethod
@@ -82,7 +86,7 @@ class FastembedEmbedder:
             threads=settings.embed_threads,
             local_files_only=True,
         )
-        return cls(model, settings.embed_batch_size)
+        return cls(model, settings.embed_batch_size, settings.embed_cache_size)
 
     @property
     def model_id(self) -> str:
@@ -97,15 +101,20 @@ class FastembedEmbedder:
         return VECTOR_NAME
 
     def embed_sync(self, texts: Sequence[str]) -> list[Vector]:
-        """Embed in the calling thread: unique texts, sorted by length, then back in input order."""
-        if not texts:
-            return []
-        unique = list(dict.fromkeys(texts))
-        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
-        sorted_texts = [unique[i] for i in order]
-        vectors = np.asarray(list(self._model.embed(sorted_texts, batch_size=self._batch_size)), dtype=np.float32)
-        by_text = {sorted_texts[k]: vectors[k] for k in range(len(sorted_texts))}
-        return [by_text[t].tolist() for t in texts]
+        """Embed in the calling thread: cached texts are reused, the rest embedded once each, shortest first."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        fresh: dict[str, Vector] = {}
+        if missing:
+            missing.sort(key=len)
+            vectors = np.asarray(list(self._model.embed(missing, batch_size=self._batch_size)), dtype=np.float32)
+            fresh = {text: vector.tolist() for text, vector in zip(missing, vectors, strict=True)}
+        found = [fresh[t] if t in fresh else self._cache[t] for t in texts]
+        for text in dict.fromkeys(texts):
+            self._cache[text] = fresh.get(text) or self._cache[text]
+            self._cache.move_to_end(text)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return found
 
     async def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.embed_sync, list(texts))

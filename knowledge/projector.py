@@ -176,11 +176,17 @@ def project(event: GameEvent, source: KafkaSource | None = None) -> DocumentBase
         "source": source,
         "keywords": _keywords(event, ids, [press_type]),
     }
+    document = _build(category, event, common)
+    document._embedding_text = sentence
+    return document
+
+
+def _build(category: Category, event: GameEvent, common: dict[str, Any]) -> DocumentBase:
     p = event.payload
     if category is Category.PRESS:
         return PressDocument(
             **common,
-            press_type=press_type,
+            press_type=common["subcategory"] if event.action == "press_release" else None,
             headline=_str(p.get("headline")),
             body=_str(p.get("body")),
         )

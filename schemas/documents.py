@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
 
 class Category(StrEnum):
@@ -62,6 +62,15 @@ class DocumentBase(BaseModel):
     schema_version: int = 1
     payload: dict[str, Any] = Field(default_factory=dict, description="The event's payload as the game wrote it.")
     source: KafkaSource | None = None
+
+    # What the model embeds: the content without its timestamp (time is a filter, not a meaning), so a
+    # phrasing the season repeats is embedded once. Not stored; defaults to `content`.
+    _embedding_text: str | None = PrivateAttr(default=None)
+
+    @property
+    def embedding_text(self) -> str:
+        """The text whose vector is stored for this document."""
+        return self._embedding_text or self.content
 
 
 class ScholarDocument(DocumentBase):

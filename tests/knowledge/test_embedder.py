@@ -33,3 +33,16 @@ async def test_texts_past_256_tokens_are_truncated_like_sentence_transformers(em
     longer = head + "Completely unrelated trailing text about industrial contracts and grain prices. " * 20
     a, b = await embedder.embed_documents([head, longer])
     assert np.allclose(a, b, atol=1e-5), "tokens past 256 must not change the vector"
+
+
+async def test_the_reuse_cache_is_bounded_and_gives_the_same_vectors(embedder: FastembedEmbedder) -> None:
+    small = FastembedEmbedder(embedder._model, batch_size=8, cache_size=2)  # the same loaded model
+    try:
+        texts = ["one scholar", "two expeditions", "three symposia", "four theories", "one scholar"]
+        first = await small.embed_documents(texts)
+        assert len(small._cache) == 2
+        again = await small.embed_documents(texts)
+        assert np.allclose(first, again, atol=1e-6)
+        assert np.allclose(first[0], first[4])
+    finally:
+        small.close()

@@ -30,7 +30,7 @@ def test_every_action_projects_to_a_self_contained_document_that_round_trips() -
         assert document.category is category_of(ev.action)
         assert document.content and "unknown" not in document.title
         assert "2025-" in document.content
-        assert document_from_payload(to_payload(document)) == document
+        assert to_payload(document_from_payload(to_payload(document))) == to_payload(document)
 
 
 def test_expedition_document_names_who_what_and_how() -> None:
@@ -98,3 +98,16 @@ def test_unknown_actions_become_gamestate_documents_and_never_raise(action: str,
     assert doc.category is expected
     assert action.replace("_", " ") in doc.content
     assert doc.payload == payload
+
+
+def test_the_embedded_text_leaves_out_the_timestamp_so_repeats_share_a_vector() -> None:
+    first = project(event("scheduled_press_released", {"headline": "Ibarra walks out"}, game_time="Y57.D1"))
+    later = project(
+        GameEvent.model_validate(
+            {"event_id": "e-2", "action": "scheduled_press_released", "occurred_at": "2025-04-01T10:00:00+00:00",
+             "game_time": "Y58.D2", "payload": {"headline": "Ibarra walks out"}}
+        )
+    )  # fmt: skip
+    assert first.embedding_text == later.embedding_text
+    assert first.content != later.content and "2025-03-03" in first.content and "Y57.D1" in first.content
+    assert "2025" not in first.embedding_text

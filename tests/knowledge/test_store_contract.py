@@ -23,7 +23,7 @@ EVENTS = [GameEvent.model_validate(e) for e in season(80, seed=9)]
 
 async def fill(store: KnowledgeStore, embedder: FastembedEmbedder) -> None:
     documents = [project(e) for e in EVENTS]
-    await store.upsert(documents, await embedder.embed_documents([d.content for d in documents]))
+    await store.upsert(documents, await embedder.embed_documents([d.embedding_text for d in documents]))
 
 
 async def test_upsert_is_idempotent_by_event_id(store: KnowledgeStore, embedder: FastembedEmbedder) -> None:
