@@ -42,7 +42,12 @@ class Pipeline:
 
     def _to_document(self, record: Any) -> DocumentBase:
         event = decode_event(record.value, self._max_bytes)
-        return project(event, KafkaSource(topic=record.topic, partition=record.partition, offset=record.offset))
+        return project(
+            event,
+            KafkaSource(
+                topic=record.topic, partition=record.partition, offset=record.offset, timestamp_ms=record.timestamp
+            ),
+        )
 
     async def process(self, records: Sequence[Any]) -> BatchResult:
         """Index the valid records and dead-letter the bad ones; raise if either could not be done."""

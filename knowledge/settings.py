@@ -25,7 +25,9 @@ class KnowledgeSettings(BaseSettings):
     qdrant_api_key: str | None = Field(default=None, repr=False)
     qdrant_timeout_s: float = Field(default=10.0, gt=0)
     collection_name: str = Field(default="great-work-knowledge", min_length=1, max_length=255)
-    embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    embed_batch_size: int = Field(
+        default=8, ge=1, le=1024, description="Texts per model call; small batches are fastest on 2 CPU cores."
+    )
     embed_cache_size: int = Field(default=20_000, ge=0, description="Texts whose vectors are kept for reuse.")
     embed_threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; None: all cores.")
 

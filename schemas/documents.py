@@ -35,6 +35,7 @@ class KafkaSource(BaseModel):
     topic: str
     partition: int
     offset: int
+    timestamp_ms: int | None = None
 
 
 class DocumentBase(BaseModel):
