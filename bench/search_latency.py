@@ -132,9 +132,10 @@ async def measure(settings: KnowledgeSettings, requests: int, env: dict[str, str
         runs = [await _load(base_url, c, requests, f) for c in (1, 8) for f in (False, True)]
         return {"runs": runs, "api_peak_rss_mb": peak_rss_mb(process.pid)}
     finally:
-        process.terminate()
-        async with asyncio.timeout(60):
-            await process.wait()
+        if process.returncode is None:
+            process.terminate()
+            async with asyncio.timeout(60):
+                await process.wait()
 
 
 async def run(model: FastembedEmbedder, data_dir: Path, sizes: dict[str, Any]) -> dict[str, Any]:

@@ -11,12 +11,14 @@ import signal
 import sys
 
 import structlog
+from prometheus_client import start_http_server
 
 from consumers.loop import ingest_loop
 from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings, configure_logging
 from knowledge.runtime import open_knowledge
 from knowledge.settings import KnowledgeSettings
+from knowledge.tracing import TracingSettings, configure_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +38,8 @@ async def run() -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
+    if consumer_settings.metrics_port:
+        start_http_server(consumer_settings.metrics_port)  # its own thread; serves the default registry
     async with (
         open_knowledge(knowledge_settings) as (embedder, store),
         ingest_loop(consumer_settings, embedder, store) as ingest,
@@ -47,6 +51,7 @@ async def run() -> None:
 def main() -> None:
     log_settings = LogSettings()
     configure_logging(log_settings.log_level, log_settings.log_json)
+    configure_tracing(TracingSettings())
     asyncio.run(run())
 
 

@@ -24,6 +24,15 @@ from consumers.pipeline import BatchResult, Pipeline
 from consumers.settings import ConsumerSettings
 from knowledge.embedder import Embedder
 from knowledge.errors import TransientError
+from knowledge.metrics import (
+    BATCH_RETRIES,
+    BATCH_SIZE,
+    COMMIT_FAILURES,
+    CONSUMER_LAG,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_INDEXED,
+)
 from knowledge.store.base import KnowledgeStore
 from schemas.documents import DocumentBase
 
@@ -107,6 +116,9 @@ class IngestLoop:
         records = [record for partition_records in batches.values() for record in partition_records]
         if not records:
             return 0
+        for record in records:
+            EVENTS_CONSUMED.labels(record.topic).inc()
+        BATCH_SIZE.observe(len(records))
         async with self.batch_lock:
             result = await self._process_with_retry(records, stop)
             if result is None:
@@ -115,6 +127,11 @@ class IngestLoop:
         self.batches_total += 1
         self.indexed_total += len(result.indexed)
         self.dead_lettered_total += len(result.dead_letters)
+        for document in result.indexed:
+            EVENTS_INDEXED.labels(document.action).inc()
+        for letter in result.dead_letters:
+            EVENTS_DEAD_LETTERED.labels(letter.reason.value).inc()
+        await self._record_lag()
         log.info(
             "batch_indexed",
             records=len(records),
@@ -124,6 +141,14 @@ class IngestLoop:
         if self._on_indexed is not None and result.indexed:
             await self._on_indexed(result.indexed)
         return len(records)
+
+    async def _record_lag(self) -> None:
+        """Lag per assigned partition: the partition's end (as of the last fetch) minus our position."""
+        for tp in self._consumer.assignment():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                position = await self._consumer.position(tp)  # known locally after a fetch: no request
+                CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
     async def _process_with_retry(self, records: list[Any], stop: asyncio.Event) -> BatchResult | None:
         delay = self._settings.retry_initial_s
@@ -135,6 +160,7 @@ class IngestLoop:
             except (TransientError, KafkaError, TimeoutError) as exc:
                 if not _is_transient(exc):
                     raise
+                BATCH_RETRIES.inc()
                 log.warning("batch_retry", attempt=attempt, delay_s=round(delay, 2), error=str(exc))
             pause = delay * random.uniform(0.5, 1.0)  # jitter
             try:
@@ -152,6 +178,7 @@ class IngestLoop:
             async with asyncio.timeout(self._settings.kafka_request_timeout_s):
                 await self._consumer.commit(offsets)
         except CommitFailedError as exc:
+            COMMIT_FAILURES.inc()
             # The group moved on (rebalance): the new owner re-reads these records and overwrites the
             # same points. Nothing is lost; the duplicate work is idempotent.
             log.warning("commit_failed", error=str(exc))

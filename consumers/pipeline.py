@@ -5,6 +5,7 @@ The batch succeeds as a whole or raises: the loop commits its offsets only after
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,8 +14,10 @@ from consumers.dead_letter import DeadLetterSink
 from consumers.decoding import decode_event
 from consumers.errors import BadEvent
 from knowledge.embedder import Embedder
+from knowledge.metrics import EMBED_SECONDS, INGEST_TO_SEARCHABLE, UPSERT_SECONDS
 from knowledge.projector import project
 from knowledge.store.base import KnowledgeStore
+from knowledge.tracing import tracer
 from schemas.dead_letter import DeadLetter
 from schemas.documents import DocumentBase, KafkaSource
 
@@ -51,6 +54,10 @@ class Pipeline:
 
     async def process(self, records: Sequence[Any]) -> BatchResult:
         """Index the valid records and dead-letter the bad ones; raise if either could not be done."""
+        with tracer().start_as_current_span("consume_batch", attributes={"records": len(records)}):
+            return await self._process(records)
+
+    async def _process(self, records: Sequence[Any]) -> BatchResult:
         result = BatchResult()
         by_id: dict[str, DocumentBase] = {}
         for record in records:
@@ -77,7 +84,18 @@ class Pipeline:
             by_id[document.event_id] = document
         result.indexed = list(by_id.values())
         if result.indexed:
-            vectors = await self._embedder.embed_documents([d.embedding_text for d in result.indexed])
-            await self._store.upsert(result.indexed, vectors)
-        await self._dead_letters.send(result.dead_letters)
+            with (
+                tracer().start_as_current_span("embed", attributes={"documents": len(result.indexed)}),
+                EMBED_SECONDS.time(),
+            ):
+                vectors = await self._embedder.embed_documents([d.embedding_text for d in result.indexed])
+            with tracer().start_as_current_span("upsert"), UPSERT_SECONDS.time():
+                await self._store.upsert(result.indexed, vectors)
+            searchable_ms = time.time() * 1000
+            for document in result.indexed:
+                if document.source is not None and document.source.timestamp_ms is not None:
+                    INGEST_TO_SEARCHABLE.observe(max(0.0, searchable_ms - document.source.timestamp_ms) / 1000)
+        if result.dead_letters:
+            with tracer().start_as_current_span("dead_letter", attributes={"records": len(result.dead_letters)}):
+                await self._dead_letters.send(result.dead_letters)
         return result

@@ -23,6 +23,9 @@ class ConsumerSettings(BaseSettings):
         default=True, description="Create missing topics (and the DLQ) at start-up, for local runs."
     )
     kafka_topic_partitions: int = Field(default=3, ge=1, description="Partitions of topics this service creates.")
+    metrics_port: int = Field(
+        default=9108, ge=0, le=65535, description="Prometheus /metrics of a standalone consumer; 0: off."
+    )
     retry_initial_s: float = Field(default=0.2, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uvicorn
 
 from knowledge.logs import configure_logging
+from knowledge.tracing import TracingSettings, configure_tracing
 from service.app import create_app
 from service.settings import AppSettings
 
@@ -13,12 +14,14 @@ from service.settings import AppSettings
 def main() -> None:
     settings = AppSettings()
     configure_logging(settings.logs.log_level, settings.logs.log_json)
+    configure_tracing(TracingSettings())
     app = create_app(settings)
     uvicorn.run(
         app,
         host=settings.service.api_host,
         port=settings.service.api_port,
         log_config=None,
+        access_log=False,  # service/middleware.py logs each request with its id
         timeout_graceful_shutdown=30,
     )
 

@@ -20,7 +20,8 @@ from knowledge.embedder import FastembedEmbedder
 from knowledge.runtime import open_knowledge
 from service.deps import Runtime
 from service.errors import install_error_handlers
-from service.routers import events, health, search
+from service.middleware import RequestContext
+from service.routers import events, health, metrics, search
 from service.settings import AppSettings
 
 log = structlog.get_logger(__name__)
@@ -55,7 +56,9 @@ def create_app(settings: AppSettings, embedder: FastembedEmbedder | None = None)
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestContext)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(search.router)
     app.include_router(events.router)
     return app

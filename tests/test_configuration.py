@@ -11,10 +11,11 @@ from pydantic import ValidationError
 from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings
 from knowledge.settings import KnowledgeSettings
+from knowledge.tracing import TracingSettings
 from service.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = (KnowledgeSettings, ConsumerSettings, ServiceSettings, LogSettings)
+SETTINGS = (KnowledgeSettings, ConsumerSettings, ServiceSettings, LogSettings, TracingSettings)
 VARIABLES = {name.upper() for cls in SETTINGS for name in cls.model_fields}
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
+from knowledge.metrics import SEARCH_SECONDS
 from knowledge.search import get_event
 from schemas.events import MAX_EVENT_ID_CHARS
 from schemas.search import StoredDocument
@@ -19,7 +20,8 @@ async def read_event(
     event_id: Annotated[str, Path(min_length=1, max_length=MAX_EVENT_ID_CHARS)], runtime: RuntimeDep
 ) -> StoredDocument:
     """The stored document of `event_id`; 404 when it is not indexed (yet)."""
-    document = await get_event(runtime.store, event_id)
+    with SEARCH_SECONDS.labels("event", "lookup").time():
+        document = await get_event(runtime.store, event_id)
     if document is None:
         raise HTTPException(status_code=404, detail={"field": "event_id", "reason": "no indexed event has this id"})
     return document

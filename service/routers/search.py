@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from knowledge.metrics import SEARCH_SECONDS
 from knowledge.search import search as run_search
 from schemas.search import SearchRequest, SearchResponse
 from service.deps import RuntimeDep
@@ -14,4 +15,5 @@ router = APIRouter(prefix="/v1", tags=["search"])
 @router.post("/search")
 async def search(request: SearchRequest, runtime: RuntimeDep) -> SearchResponse:
     """Events nearest in meaning to `query` that pass every filter, best first, with scores."""
-    return await run_search(runtime.embedder, runtime.store, request)
+    with SEARCH_SECONDS.labels("search", "semantic").time():
+        return await run_search(runtime.embedder, runtime.store, request)

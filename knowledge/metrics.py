@@ -1,0 +1,36 @@
+"""Prometheus metrics of the consumer and the API, defined once (docs/OPERATIONS.md says what each means).
+
+They live in prometheus_client's default registry: the API serves them at `/metrics`, a consumer in
+its own process on `METRICS_PORT`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_FRESHNESS_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+
+EVENTS_CONSUMED = Counter("events_consumed_total", "Kafka records read by the consumer.", ["topic"])
+EVENTS_INDEXED = Counter("events_indexed_total", "Events stored as documents (searchable).", ["action"])
+EVENTS_DEAD_LETTERED = Counter("events_dead_lettered_total", "Records sent to the dead-letter topic.", ["reason"])
+BATCH_SIZE = Histogram(
+    "batch_size_records", "Records per consumer batch.", buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000)
+)
+EMBED_SECONDS = Histogram("embed_seconds", "Time to embed one batch of texts.", buckets=_LATENCY_BUCKETS)
+UPSERT_SECONDS = Histogram("upsert_seconds", "Time to upsert one batch of points.", buckets=_LATENCY_BUCKETS)
+INGEST_TO_SEARCHABLE = Histogram(
+    "ingest_to_searchable_seconds",
+    "From the Kafka record timestamp to the moment its document is stored and searchable.",
+    buckets=_FRESHNESS_BUCKETS,
+)
+CONSUMER_LAG = Gauge(
+    "consumer_lag", "Records behind the end of the partition after the last batch.", ["topic", "partition"]
+)
+COMMIT_FAILURES = Counter("commit_failures_total", "Offset commits that failed (the records are redelivered).")
+BATCH_RETRIES = Counter("batch_retries_total", "Batches retried after a transient store or broker failure.")
+SEARCH_SECONDS = Histogram(
+    "search_seconds", "Search latency, query embedding included.", ["endpoint", "mode"], buckets=_LATENCY_BUCKETS
+)
