@@ -1,27 +1,31 @@
 """The consume loop: getmany -> pipeline -> commit, in a consumer group.
 
-At-least-once: offsets are committed only after the batch's documents are stored and its dead
-letters written; point ids derive from event ids, so a redelivered event overwrites itself and the
-effect is exactly once. A transient failure (store or broker) retries the same batch with backoff
-and never sends it to the DLQ. On revoke, the batch in flight finishes and is committed first.
+At-least-once into the store, exactly-once in effect: a batch's offsets are committed (together with
+its dead letters, in one transaction) only after its documents are stored, and point ids derive from
+event ids, so a redelivered event overwrites itself. A transient failure (store or broker) retries
+the same step with exponential backoff and jitter, pauses fetching so memory stays bounded, opens the
+circuit breaker after repeated failures, and never sends anything to the DLQ. One batch is in flight
+at a time; on revoke, that batch finishes and commits first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
-from consumers.dead_letter import KafkaDeadLetterSink
+from consumers.committer import TransactionalCommitter
 from consumers.pipeline import BatchResult, Pipeline
 from consumers.settings import ConsumerSettings
+from knowledge.breaker import CircuitBreaker
 from knowledge.embedder import Embedder
 from knowledge.errors import TransientError
 from knowledge.metrics import (
@@ -32,13 +36,19 @@ from knowledge.metrics import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
     EVENTS_INDEXED,
+    STALE_WRITES_REJECTED,
 )
 from knowledge.store.base import KnowledgeStore
 from schemas.documents import DocumentBase
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 IndexedCallback = Callable[[Sequence[DocumentBase]], Awaitable[None]]
+
+
+class _Stopped(Exception):
+    """The stop event was set while a step was waiting to be retried."""
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -55,6 +65,13 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions_assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
 
 
+def _is_transient(exc: BaseException) -> bool:
+    """Store and timeout failures, and the broker errors aiokafka marks retriable."""
+    if isinstance(exc, KafkaError):
+        return bool(exc.retriable) or "connection" in type(exc).__name__.lower()
+    return isinstance(exc, TransientError | TimeoutError | ConnectionError)
+
+
 class IngestLoop:
     """Consumes batches until told to stop; each batch is stored before its offsets are committed."""
 
@@ -62,12 +79,16 @@ class IngestLoop:
         self,
         consumer: AIOKafkaConsumer,
         pipeline: Pipeline,
+        committer: TransactionalCommitter,
         settings: ConsumerSettings,
+        breaker: CircuitBreaker | None = None,
         on_indexed: IndexedCallback | None = None,
     ) -> None:
         self._consumer = consumer
         self._pipeline = pipeline
+        self._committer = committer
         self._settings = settings
+        self.breaker = breaker or CircuitBreaker()
         self._on_indexed = on_indexed
         self.batch_lock = asyncio.Lock()
         self.indexed_total = 0
@@ -109,7 +130,7 @@ class IngestLoop:
         return True
 
     async def poll_once(self, stop: asyncio.Event) -> int:
-        """Fetch one batch, process it, commit it; return the number of records handled."""
+        """Fetch one batch, store it, commit it; return the number of records handled (0 if stopped)."""
         batches = await self._consumer.getmany(
             timeout_ms=self._settings.consumer_poll_ms, max_records=self._settings.consumer_max_batch
         )
@@ -120,10 +141,66 @@ class IngestLoop:
             EVENTS_CONSUMED.labels(record.topic).inc()
         BATCH_SIZE.observe(len(records))
         async with self.batch_lock:
-            result = await self._process_with_retry(records, stop)
-            if result is None:
-                return 0  # stopped while the store was down: nothing committed, all will be redelivered
-            await self._commit(result)
+            try:
+                result = await self._retrying("store", lambda: self._pipeline.process(records), stop)
+                await self._retrying("commit", lambda: self._commit(result), stop)
+            except _Stopped:
+                # Stopped while a step kept failing: nothing of this batch is committed, so all of it
+                # is read again by whoever owns these partitions next.
+                return 0
+        self._count(result)
+        await self._record_lag()
+        log.info(
+            "batch_indexed",
+            records=len(records),
+            indexed=len(result.indexed),
+            dead_lettered=len(result.dead_letters),
+            stale=len(result.stale),
+        )
+        if self._on_indexed is not None and result.indexed:
+            await self._on_indexed(result.indexed)
+        return len(records)
+
+    async def _retrying(self, step: str, attempt: Callable[[], Awaitable[T]], stop: asyncio.Event) -> T:
+        """Run `attempt` until it succeeds, backing off on transient failures with fetching paused."""
+        delay = self._settings.retry_initial_s
+        failures = 0
+        try:
+            while True:
+                try:
+                    value = await attempt()
+                    self.breaker.success()
+                    return value
+                except (TransientError, KafkaError, TimeoutError, ConnectionError) as exc:
+                    if not _is_transient(exc):
+                        raise
+                    failures += 1
+                    self.breaker.failure()
+                    BATCH_RETRIES.inc()
+                    if failures == 1:
+                        self._consumer.pause(*self._consumer.assignment())
+                    log.warning("batch_retry", step=step, attempt=failures, delay_s=round(delay, 2), error=repr(exc))
+                try:
+                    async with asyncio.timeout(delay * random.uniform(0.5, 1.0)):  # jitter
+                        await stop.wait()
+                    raise _Stopped
+                except TimeoutError:
+                    delay = min(delay * 2, self._settings.retry_max_s)
+        finally:
+            if failures:
+                self._consumer.resume(*self._consumer.assignment())
+
+    async def _commit(self, result: BatchResult) -> None:
+        offsets = {TopicPartition(t, p): offset for (t, p), offset in result.next_offsets.items()}
+        try:
+            await self._committer.commit(result.dead_letters, offsets)
+        except CommitFailedError as exc:
+            # The group moved on (rebalance): the new owner re-reads these records and overwrites the
+            # same points. Nothing is lost; the repeated work is idempotent.
+            COMMIT_FAILURES.inc()
+            log.warning("commit_failed", error=str(exc))
+
+    def _count(self, result: BatchResult) -> None:
         self.batches_total += 1
         self.indexed_total += len(result.indexed)
         self.dead_lettered_total += len(result.dead_letters)
@@ -131,16 +208,7 @@ class IngestLoop:
             EVENTS_INDEXED.labels(document.action).inc()
         for letter in result.dead_letters:
             EVENTS_DEAD_LETTERED.labels(letter.reason.value).inc()
-        await self._record_lag()
-        log.info(
-            "batch_indexed",
-            records=len(records),
-            indexed=len(result.indexed),
-            dead_lettered=len(result.dead_letters),
-        )
-        if self._on_indexed is not None and result.indexed:
-            await self._on_indexed(result.indexed)
-        return len(records)
+        STALE_WRITES_REJECTED.inc(len(result.stale))
 
     async def _record_lag(self) -> None:
         """Lag per assigned partition: the partition's end (as of the last fetch) minus our position."""
@@ -150,49 +218,9 @@ class IngestLoop:
                 position = await self._consumer.position(tp)  # known locally after a fetch: no request
                 CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
-    async def _process_with_retry(self, records: list[Any], stop: asyncio.Event) -> BatchResult | None:
-        delay = self._settings.retry_initial_s
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await self._pipeline.process(records)
-            except (TransientError, KafkaError, TimeoutError) as exc:
-                if not _is_transient(exc):
-                    raise
-                BATCH_RETRIES.inc()
-                log.warning("batch_retry", attempt=attempt, delay_s=round(delay, 2), error=str(exc))
-            pause = delay * random.uniform(0.5, 1.0)  # jitter
-            try:
-                async with asyncio.timeout(pause):
-                    await stop.wait()
-                return None
-            except TimeoutError:
-                delay = min(delay * 2, self._settings.retry_max_s)
-
-    async def _commit(self, result: BatchResult) -> None:
-        offsets = {
-            TopicPartition(topic, partition): offset for (topic, partition), offset in result.next_offsets.items()
-        }
-        try:
-            async with asyncio.timeout(self._settings.kafka_request_timeout_s):
-                await self._consumer.commit(offsets)
-        except CommitFailedError as exc:
-            COMMIT_FAILURES.inc()
-            # The group moved on (rebalance): the new owner re-reads these records and overwrites the
-            # same points. Nothing is lost; the duplicate work is idempotent.
-            log.warning("commit_failed", error=str(exc))
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Store and timeout failures, and the broker errors aiokafka marks retriable."""
-    if isinstance(exc, KafkaError):
-        return bool(exc.retriable)
-    return isinstance(exc, TransientError | TimeoutError)
-
 
 async def ensure_topics(settings: ConsumerSettings) -> None:
-    """Create the event topics and the DLQ if they do not exist (a broker may forbid it: then it logs)."""
+    """Create the event topics and the DLQ if they do not exist."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         request_timeout_ms=int(settings.kafka_request_timeout_s * 1000),
@@ -213,30 +241,36 @@ async def ensure_topics(settings: ConsumerSettings) -> None:
             await admin.close()
 
 
+def transactional_id(settings: ConsumerSettings) -> str:
+    """Stable per instance, so a restart fences the previous incarnation's open transaction."""
+    return settings.kafka_transactional_id or f"{settings.kafka_group_id}.{socket.gethostname()}"
+
+
 @asynccontextmanager
-async def kafka_clients(
-    settings: ConsumerSettings,
-) -> AsyncIterator[tuple[AIOKafkaConsumer, AIOKafkaProducer]]:
-    """A started group consumer (manual commit) and DLQ producer, stopped on exit."""
+async def kafka_clients(settings: ConsumerSettings) -> AsyncIterator[tuple[AIOKafkaConsumer, AIOKafkaProducer]]:
+    """A started group consumer (manual commit) and transactional producer, stopped on exit."""
     if settings.kafka_create_topics:
         await ensure_topics(settings)
-    timeout_ms = int(settings.kafka_request_timeout_s * 1000)
+    timeout_ms = max(int(settings.kafka_request_timeout_s * 1000), 5000)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.kafka_group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        isolation_level="read_committed",
         max_poll_records=settings.consumer_max_batch,
         metadata_max_age_ms=30_000,
-        request_timeout_ms=max(timeout_ms, 5000),
+        request_timeout_ms=timeout_ms,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(1000, settings.kafka_session_timeout_ms // 4),
         fetch_max_bytes=max(52428800, settings.max_message_bytes * 2),
         max_partition_fetch_bytes=max(1048576, settings.max_message_bytes * 2),
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
-        acks="all",
-        enable_idempotence=True,
-        request_timeout_ms=max(timeout_ms, 5000),
+        transactional_id=transactional_id(settings),
+        transaction_timeout_ms=60_000,
+        request_timeout_ms=timeout_ms,
         max_request_size=max(1048576, settings.max_message_bytes * 2),
     )
     async with asyncio.timeout(settings.kafka_request_timeout_s * 3):
@@ -258,11 +292,14 @@ async def ingest_loop(
     embedder: Embedder,
     store: KnowledgeStore,
     on_indexed: IndexedCallback | None = None,
+    breaker: CircuitBreaker | None = None,
 ) -> AsyncIterator[IngestLoop]:
     """A subscribed IngestLoop with its Kafka clients, closed on exit."""
     async with kafka_clients(settings) as (consumer, producer):
-        sink = KafkaDeadLetterSink(producer, settings.kafka_dlq_topic, settings.kafka_request_timeout_s)
-        pipeline = Pipeline(embedder, store, sink, settings.max_message_bytes)
-        loop = IngestLoop(consumer, pipeline, settings, on_indexed)
+        committer = TransactionalCommitter(
+            producer, settings.kafka_dlq_topic, settings.kafka_group_id, settings.kafka_request_timeout_s
+        )
+        pipeline = Pipeline(embedder, store, settings.max_message_bytes)
+        loop = IngestLoop(consumer, pipeline, committer, settings, breaker, on_indexed)
         loop.subscribe()
         yield loop

@@ -1,6 +1,7 @@
-"""One batch, end to end: decode -> project -> embed -> upsert, and bad records to the DLQ.
+"""One batch, end to end: decode -> project -> embed -> upsert; bad records become dead letters.
 
-The batch succeeds as a whole or raises: the loop commits its offsets only after `process` returns.
+The batch succeeds as a whole or raises. The loop then writes the dead letters and commits the
+offsets together (consumers/committer.py), only after `process` returned.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from consumers.dead_letter import DeadLetterSink
 from consumers.decoding import decode_event
 from consumers.errors import BadEvent
 from knowledge.embedder import Embedder
@@ -18,6 +18,7 @@ from knowledge.metrics import EMBED_SECONDS, INGEST_TO_SEARCHABLE, UPSERT_SECOND
 from knowledge.projector import project
 from knowledge.store.base import KnowledgeStore
 from knowledge.tracing import tracer
+from knowledge.versioning import is_older, stored_version, version_of
 from schemas.dead_letter import DeadLetter
 from schemas.documents import DocumentBase, KafkaSource
 
@@ -30,17 +31,16 @@ class BatchResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     #: (topic, partition) -> next offset to commit (last processed + 1)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: documents refused because the store holds a newer version of the same event
+    stale: list[DocumentBase] = field(default_factory=list)
 
 
 class Pipeline:
     """Turns Kafka records into stored documents."""
 
-    def __init__(
-        self, embedder: Embedder, store: KnowledgeStore, dead_letters: DeadLetterSink, max_message_bytes: int
-    ) -> None:
+    def __init__(self, embedder: Embedder, store: KnowledgeStore, max_message_bytes: int) -> None:
         self._embedder = embedder
         self._store = store
-        self._dead_letters = dead_letters
         self._max_bytes = max_message_bytes
 
     def _to_document(self, record: Any) -> DocumentBase:
@@ -52,8 +52,20 @@ class Pipeline:
             ),
         )
 
+    async def _drop_stale(self, documents: list[DocumentBase]) -> tuple[list[DocumentBase], list[DocumentBase]]:
+        """Split off the documents whose stored version is newer (one lookup for the batch)."""
+        if not documents:
+            return [], []
+        stored = {p["event_id"]: p for p in await self._store.retrieve([d.id for d in documents])}
+        fresh: list[DocumentBase] = []
+        stale: list[DocumentBase] = []
+        for document in documents:
+            previous = stored_version(stored[document.event_id]) if document.event_id in stored else None
+            (stale if previous is not None and is_older(version_of(document), previous) else fresh).append(document)
+        return fresh, stale
+
     async def process(self, records: Sequence[Any]) -> BatchResult:
-        """Index the valid records and dead-letter the bad ones; raise if either could not be done."""
+        """Store the valid records; return them, the dead letters and the offsets to commit. Raise if not stored."""
         with tracer().start_as_current_span("consume_batch", attributes={"records": len(records)}):
             return await self._process(records)
 
@@ -79,10 +91,16 @@ class Pipeline:
                     )
                 )
                 continue
-            # The same event twice in one batch: the later record wins, as it would across batches.
-            by_id.pop(document.event_id, None)
+            # The same event twice in one batch: the newer version wins, as it would across batches.
+            earlier = by_id.get(document.event_id)
+            if earlier is not None and is_older(version_of(document), version_of(earlier)):
+                result.stale.append(document)
+                continue
+            if earlier is not None and is_older(version_of(earlier), version_of(document)):
+                result.stale.append(earlier)
             by_id[document.event_id] = document
-        result.indexed = list(by_id.values())
+        result.indexed, stale = await self._drop_stale(list(by_id.values()))
+        result.stale.extend(stale)
         if result.indexed:
             with (
                 tracer().start_as_current_span("embed", attributes={"documents": len(result.indexed)}),
@@ -95,7 +113,4 @@ class Pipeline:
             for document in result.indexed:
                 if document.source is not None and document.source.timestamp_ms is not None:
                     INGEST_TO_SEARCHABLE.observe(max(0.0, searchable_ms - document.source.timestamp_ms) / 1000)
-        if result.dead_letters:
-            with tracer().start_as_current_span("dead_letter", attributes={"records": len(result.dead_letters)}):
-                await self._dead_letters.send(result.dead_letters)
         return result

@@ -16,6 +16,12 @@ class ConsumerSettings(BaseSettings):
     kafka_dlq_topic: str = Field(default="greatwork.events.dlq", description="Where bad records go, with reasons.")
     kafka_group_id: str = Field(default="greatwork-knowledge", min_length=1)
     kafka_request_timeout_s: float = Field(default=10.0, gt=0)
+    kafka_session_timeout_ms: int = Field(
+        default=10_000, ge=1000, description="A consumer silent this long leaves the group; its partitions move."
+    )
+    kafka_transactional_id: str | None = Field(
+        default=None, description="Stable id of this instance's transactions; default `<group>.<hostname>`."
+    )
     consumer_max_batch: int = Field(default=256, ge=1, le=10_000, description="Records per pipeline batch.")
     consumer_poll_ms: int = Field(default=200, ge=1, le=60_000)
     max_message_bytes: int = Field(default=1_000_000, ge=1024, description="Larger records go to the DLQ.")

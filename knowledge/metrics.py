@@ -31,6 +31,10 @@ CONSUMER_LAG = Gauge(
 )
 COMMIT_FAILURES = Counter("commit_failures_total", "Offset commits that failed (the records are redelivered).")
 BATCH_RETRIES = Counter("batch_retries_total", "Batches retried after a transient store or broker failure.")
+STALE_WRITES_REJECTED = Counter(
+    "stale_writes_rejected_total", "Documents not stored because a newer version of the event is stored."
+)
 SEARCH_SECONDS = Histogram(
     "search_seconds", "Search latency, query embedding included.", ["endpoint", "mode"], buckets=_LATENCY_BUCKETS
 )
+CIRCUIT_BREAKER_OPEN = Gauge("circuit_breaker_open", "1 while the store circuit breaker is open, else 0.")

@@ -16,6 +16,7 @@ import structlog
 from fastapi import FastAPI
 
 from consumers.loop import ingest_loop
+from knowledge.breaker import CircuitBreaker
 from knowledge.embedder import FastembedEmbedder
 from knowledge.runtime import open_knowledge
 from service.deps import Runtime
@@ -39,8 +40,10 @@ def create_app(settings: AppSettings, embedder: FastembedEmbedder | None = None)
                 log.info("api_started", consumer="separate process")
                 yield {"runtime": runtime}
                 return
-            loop = await stack.enter_async_context(ingest_loop(settings.consumer, model, store))
+            breaker = CircuitBreaker()
+            loop = await stack.enter_async_context(ingest_loop(settings.consumer, model, store, breaker=breaker))
             runtime.consumer = loop.consumer
+            runtime.breaker = breaker
             stop = asyncio.Event()
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(loop.run(stop), name="ingest-loop")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from knowledge.breaker import CircuitBreaker
 from knowledge.embedder import Embedder
 from knowledge.store.base import KnowledgeStore
 
@@ -18,6 +19,7 @@ class Runtime:
     embedder: Embedder
     store: KnowledgeStore
     consumer: Any | None = None  # the in-process AIOKafkaConsumer, when the API runs the consumer
+    breaker: CircuitBreaker | None = None  # the in-process consumer's store breaker
     readiness_timeout_s: float = 2.0
     flags: dict[str, bool] = field(default_factory=dict)
 

@@ -109,6 +109,7 @@ def consumer_settings(kafka_bootstrap: str, topic: str) -> ConsumerSettings:
         kafka_topics=topic,
         kafka_dlq_topic=topic + ".dlq",
         kafka_group_id=f"test-group-{uuid.uuid4().hex[:8]}",
+        kafka_transactional_id=f"test-tx-{uuid.uuid4().hex[:8]}",
         consumer_poll_ms=100,
         consumer_max_batch=128,
     )
@@ -134,7 +135,9 @@ def encode(event: dict[str, Any]) -> tuple[bytes, bytes]:
 
 async def read_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 20) -> list[Any]:
     """Read `expected` records of `topic` from the start (no group), or fail after `timeout_s`."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", isolation_level="read_committed"
+    )
     await consumer.start()
     records: list[Any] = []
     try:

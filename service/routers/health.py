@@ -22,6 +22,8 @@ async def _check(name: str, runtime: Runtime) -> tuple[str, str]:
     try:
         async with asyncio.timeout(runtime.readiness_timeout_s):
             if name == "store":
+                if runtime.breaker is not None and runtime.breaker.is_open:
+                    return name, "failing: circuit open (the consumer's store writes keep failing)"
                 await runtime.store.ping()
             elif name == "model":
                 await runtime.embedder.embed_query("ready")
