@@ -48,7 +48,7 @@ def _tables(results: dict[str, Any]) -> str:
                          "api_peak_rss_mb": measured["api_peak_rss_mb"]})  # fmt: skip
     parts.append(table("Search over HTTP (query embedding included)", rows))
     parts.append(
-        table("Memory", [{"process": "consumer + model + embedded store (ingest)",
+        table("Memory", [{"process": "consumer process (model + embedded store), during ingest",
                           "peak_rss_mb": found["end_to_end"]["peak_rss_mb"]}]
               + [{"process": f"API, {store}", "peak_rss_mb": m["api_peak_rss_mb"]}
                  for store, m in results["search"].items()])
@@ -88,11 +88,11 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     parser.add_argument("--model-texts", type=int, default=512)
-    parser.add_argument("--ingest-events", type=int, default=4000)
+    parser.add_argument("--ingest-events", type=int, default=3000)
     parser.add_argument("--todays-path-events", type=int, default=300)
     parser.add_argument("--freshness-events", type=int, default=600)
     parser.add_argument("--search-sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--search-requests", type=int, default=400)
+    parser.add_argument("--search-requests", type=int, default=320)
     asyncio.run(main(parser.parse_args()))
 
 

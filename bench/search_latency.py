@@ -28,6 +28,7 @@ from knowledge.projector import project
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.store.factory import open_store
+from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.events import GameEvent
 from scripts.sample_season import PLACES, SURNAMES, season
 
@@ -138,6 +139,15 @@ async def measure(settings: KnowledgeSettings, requests: int, env: dict[str, str
                 await process.wait()
 
 
+async def _optimize(model: FastembedEmbedder, settings: KnowledgeSettings) -> float:
+    """What `python -m knowledge.store.optimize` does, timed."""
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(identity_of(model))
+        started = time.perf_counter()
+        await store.optimize()
+        return round(time.perf_counter() - started, 1)
+
+
 async def run(model: FastembedEmbedder, data_dir: Path, sizes: dict[str, Any]) -> dict[str, Any]:
     """Edge at each size, and qdrant-client local mode at the smallest."""
     results: dict[str, Any] = {}
@@ -145,6 +155,10 @@ async def run(model: FastembedEmbedder, data_dir: Path, sizes: dict[str, Any]) -
         settings = KnowledgeSettings(data_dir=data_dir, collection_name=f"search-{size}-{uuid.uuid4().hex[:6]}")
         await fill_store(model, settings, size, sizes["search_embedded_events"])
         results[f"edge_{size}"] = await measure(settings, sizes["search_requests"], {"STORE_BACKEND": "edge"})
+        if size == max(sizes["search_store_sizes"]):
+            seconds = await _optimize(model, settings)
+            optimized = await measure(settings, sizes["search_requests"], {"STORE_BACKEND": "edge"})
+            results[f"edge_{size}_optimized"] = {**optimized, "optimize_seconds": seconds}
     size = min(sizes["search_store_sizes"])
     local_path = data_dir / f"local-{uuid.uuid4().hex[:6]}"
     settings = KnowledgeSettings(

@@ -72,6 +72,11 @@ class FastembedEmbedder:
         self._cache: OrderedDict[str, Vector] = OrderedDict()  # touched only by the worker thread
         self._cache_size = cache_size
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        # Queries get a thread of their own, so a search never waits behind an ingest batch, and
+        # queries that arrive together are embedded in one call.
+        self._query_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-query")
+        self._query_waiting: list[tuple[str, asyncio.Future[Vector]]] = []
+        self._query_turn: asyncio.Lock | None = None
 
     @classmethod
     def load(cls, settings: KnowledgeSettings) -> FastembedEmbedder:
@@ -120,9 +125,34 @@ class FastembedEmbedder:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.embed_sync, list(texts))
 
     async def embed_query(self, text: str) -> Vector:
-        vectors = await self.embed_documents([text])
-        return vectors[0]
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Vector] = loop.create_future()
+        self._query_waiting.append((text, future))
+        if self._query_turn is None:
+            self._query_turn = asyncio.Lock()
+        async with self._query_turn:
+            if not future.done():  # nobody took it along yet: embed everything waiting, in one call
+                batch, self._query_waiting = self._query_waiting, []
+                try:
+                    vectors = await loop.run_in_executor(
+                        self._query_executor, self._embed_uncached, [t for t, _ in batch]
+                    )
+                except Exception as exc:
+                    for _, waiting in batch:
+                        if not waiting.done():
+                            waiting.set_exception(exc)
+                    raise
+                for (_, waiting), vector in zip(batch, vectors, strict=True):
+                    if not waiting.done():
+                        waiting.set_result(vector)
+        return await future
+
+    def _embed_uncached(self, texts: list[str]) -> list[Vector]:
+        """Queries bypass the document cache (it belongs to the ingest thread)."""
+        vectors = np.asarray(list(self._model.embed(texts, batch_size=max(len(texts), 1))), dtype=np.float32)
+        return [v.tolist() for v in vectors]
 
     def close(self) -> None:
         """Stop the worker thread."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._query_executor.shutdown(wait=True, cancel_futures=True)

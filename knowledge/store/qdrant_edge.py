@@ -163,6 +163,22 @@ class QdrantEdgeStore:
     async def ping(self) -> None:
         await self._run(self._readers, self._shard_or_fail().info)
 
+    async def optimize(self) -> bool:
+        """Build the HNSW index and merge segments. Blocking and GIL-bound for a long time (about 90 s
+        per 100k points on 2 cores): the service never calls it; operators run
+        `python -m knowledge.store.optimize` while the service is stopped."""
+        shard = self._shard_or_fail()
+        return bool(await asyncio.get_running_loop().run_in_executor(self._writer, shard.optimize))
+
+    def info(self) -> dict[str, int]:
+        """Points, segments and indexed vectors of the shard."""
+        info = self._shard_or_fail().info()
+        return {
+            "points": info.points_count,
+            "segments": info.segments_count,
+            "indexed_vectors": info.indexed_vectors_count,
+        }
+
     async def close(self) -> None:
         shard, self._shard = self._shard, None
         if shard is not None:

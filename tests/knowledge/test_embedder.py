@@ -46,3 +46,15 @@ async def test_the_reuse_cache_is_bounded_and_gives_the_same_vectors(embedder: F
         assert np.allclose(first[0], first[4])
     finally:
         small.close()
+
+
+async def test_concurrent_queries_share_model_calls_and_get_their_own_vectors(embedder: FastembedEmbedder) -> None:
+    import asyncio
+
+    queries = [f"which scholar found the {word} calendar?" for word in ("lunar", "solar", "stone", "bronze", "lost")]
+    together = await asyncio.gather(*(embedder.embed_query(q) for q in queries))
+    one_by_one = [await embedder.embed_query(q) for q in queries]
+    as_documents = await embedder.embed_documents(queries)
+    assert np.allclose(together, one_by_one, atol=1e-4)
+    assert np.allclose(together, as_documents, atol=1e-4)
+    assert not np.allclose(together[0], together[1], atol=1e-3)

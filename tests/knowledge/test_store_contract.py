@@ -124,3 +124,16 @@ async def test_edge_store_indexes_every_filter_field(
         assert set(shard.info().payload_schema) == set(PAYLOAD_INDEXES)
     finally:
         shard.close()
+
+
+async def test_edge_optimize_keeps_every_point_and_the_answers(
+    knowledge_settings: KnowledgeSettings, embedder: FastembedEmbedder
+) -> None:
+    async with QdrantEdgeStore.open(knowledge_settings) as edge:
+        await edge.ensure_collection(CollectionIdentity(embedder.model_id, embedder.dim, embedder.vector_name))
+        await fill(edge, embedder)
+        query = await embedder.embed_query("a scholar changes sides")
+        before = [h.payload["event_id"] for h in await edge.search(query, SearchFilters(), 5)]
+        await edge.optimize()
+        assert edge.info()["points"] == len(EVENTS)
+        assert [h.payload["event_id"] for h in await edge.search(query, SearchFilters(), 5)] == before
