@@ -182,7 +182,7 @@ async def freshness(
     delays: list[float] = []
     all_indexed = asyncio.Event()
 
-    async def on_indexed(documents: Any) -> None:
+    async def on_indexed(documents: Any, _vectors: Any) -> None:
         now_ms = time.time() * 1000
         delays.extend((now_ms - stamp) / 1000 for d in documents if (stamp := _timestamp(d)) is not None)
         if len(delays) >= len(events):

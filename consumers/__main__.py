@@ -11,9 +11,11 @@ import signal
 import sys
 
 import structlog
+from aiokafka import AIOKafkaProducer
 from prometheus_client import start_http_server
 
 from consumers.loop import ingest_loop
+from consumers.notices import IndexedNotices
 from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings, configure_logging
 from knowledge.runtime import open_knowledge
@@ -40,12 +42,21 @@ async def run() -> None:
         loop.add_signal_handler(signum, on_signal, signum)
     if consumer_settings.metrics_port:
         start_http_server(consumer_settings.metrics_port)  # its own thread; serves the default registry
+    notices_producer = AIOKafkaProducer(bootstrap_servers=consumer_settings.kafka_bootstrap_servers, linger_ms=5)
+    async with asyncio.timeout(consumer_settings.kafka_request_timeout_s * 3):
+        await notices_producer.start()
+    notices = IndexedNotices(
+        notices_producer, consumer_settings.kafka_indexed_topic, consumer_settings.kafka_request_timeout_s
+    )
     async with (
         open_knowledge(knowledge_settings) as (embedder, store),
-        ingest_loop(consumer_settings, embedder, store) as ingest,
+        ingest_loop(consumer_settings, embedder, store, on_indexed=notices) as ingest,
     ):
         log.info("consumer_started", topics=consumer_settings.topics, group=consumer_settings.kafka_group_id)
-        await ingest.run(stop)
+        try:
+            await ingest.run(stop)
+        finally:
+            await notices_producer.stop()
 
 
 def main() -> None:

@@ -44,7 +44,8 @@ from schemas.documents import DocumentBase
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-IndexedCallback = Callable[[Sequence[DocumentBase]], Awaitable[None]]
+#: Told of every stored batch (documents and their vectors), after its commit: live subscriptions.
+IndexedCallback = Callable[[Sequence[DocumentBase], Sequence[list[float]]], Awaitable[None]]
 
 
 class _Stopped(Exception):
@@ -158,7 +159,7 @@ class IngestLoop:
             stale=len(result.stale),
         )
         if self._on_indexed is not None and result.indexed:
-            await self._on_indexed(result.indexed)
+            await self._on_indexed(result.indexed, result.vectors)
         return len(records)
 
     async def _retrying(self, step: str, attempt: Callable[[], Awaitable[T]], stop: asyncio.Event) -> T:
@@ -229,7 +230,7 @@ async def ensure_topics(settings: ConsumerSettings) -> None:
         await admin.start()
         try:
             existing = set(await admin.list_topics())
-            wanted = [*settings.topics, settings.kafka_dlq_topic]
+            wanted = [*settings.topics, settings.kafka_dlq_topic, settings.kafka_indexed_topic]
             missing = [NewTopic(t, settings.kafka_topic_partitions, 1) for t in wanted if t not in existing]
             if missing:
                 try:

@@ -31,6 +31,8 @@ class BatchResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     #: (topic, partition) -> next offset to commit (last processed + 1)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: the vectors of `indexed`, in order
+    vectors: list[list[float]] = field(default_factory=list)
     #: documents refused because the store holds a newer version of the same event
     stale: list[DocumentBase] = field(default_factory=list)
 
@@ -106,9 +108,9 @@ class Pipeline:
                 tracer().start_as_current_span("embed", attributes={"documents": len(result.indexed)}),
                 EMBED_SECONDS.time(),
             ):
-                vectors = await self._embedder.embed_documents([d.embedding_text for d in result.indexed])
+                result.vectors = await self._embedder.embed_documents([d.embedding_text for d in result.indexed])
             with tracer().start_as_current_span("upsert"), UPSERT_SECONDS.time():
-                await self._store.upsert(result.indexed, vectors)
+                await self._store.upsert(result.indexed, result.vectors)
             searchable_ms = time.time() * 1000
             for document in result.indexed:
                 if document.source is not None and document.source.timestamp_ms is not None:

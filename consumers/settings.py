@@ -14,6 +14,10 @@ class ConsumerSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", description="Comma-separated host:port list.")
     kafka_topics: str = Field(default="greatwork.events", description="Comma-separated topics to consume.")
     kafka_dlq_topic: str = Field(default="greatwork.events.dlq", description="Where bad records go, with reasons.")
+    kafka_indexed_topic: str = Field(
+        default="greatwork.events.indexed",
+        description="Notices of indexed events, read by every API instance for live subscriptions.",
+    )
     kafka_group_id: str = Field(default="greatwork-knowledge", min_length=1)
     kafka_request_timeout_s: float = Field(default=10.0, gt=0)
     kafka_session_timeout_ms: int = Field(

@@ -38,3 +38,4 @@ SEARCH_SECONDS = Histogram(
     "search_seconds", "Search latency, query embedding included.", ["endpoint", "mode"], buckets=_LATENCY_BUCKETS
 )
 CIRCUIT_BREAKER_OPEN = Gauge("circuit_breaker_open", "1 while the store circuit breaker is open, else 0.")
+LIVE_SUBSCRIPTIONS = Gauge("live_subscriptions", "Open live subscriptions (WebSocket and SSE).")

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from typing import Any
 
 from knowledge.embedder import Embedder
 from knowledge.projector import point_id
 from knowledge.store.base import KnowledgeStore
-from schemas.search import SearchHit, SearchRequest, SearchResponse, StoredDocument
+from schemas.search import (
+    FACET_FIELDS,
+    EntityKind,
+    FacetRequest,
+    FacetResponse,
+    SearchFilters,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+    StoredDocument,
+    TimelinePage,
+)
+
+
+class BadCursor(ValueError):
+    """A timeline cursor that this service did not make."""
 
 
 def stored_document(payload: dict[str, Any]) -> StoredDocument:
@@ -24,15 +42,73 @@ def stored_document(payload: dict[str, Any]) -> StoredDocument:
     )
 
 
+def _hits(found: list[Any]) -> list[SearchHit]:
+    return [SearchHit(score=f.score, **stored_document(f.payload).model_dump()) for f in found]
+
+
 async def search(embedder: Embedder, store: KnowledgeStore, request: SearchRequest) -> SearchResponse:
     """Semantic search with filters, best first."""
     vector = await embedder.embed_query(request.query)
     found = await store.search(vector, request.filters, request.top_k)
-    hits = [SearchHit(score=f.score, **stored_document(f.payload).model_dump()) for f in found]
-    return SearchResponse(query=request.query, hits=hits)
+    return SearchResponse(query=request.query, hits=_hits(found))
+
+
+async def related(store: KnowledgeStore, event_id: str, top_k: int, filters: SearchFilters) -> list[SearchHit] | None:
+    """Events nearest to `event_id` by its stored vector, itself excluded; None if it is not indexed."""
+    vector = await store.vector(point_id(event_id))
+    if vector is None:
+        return None
+    found = await store.search(vector, filters, top_k + 1)
+    return _hits([f for f in found if f.payload.get("event_id") != event_id][:top_k])
+
+
+def _encode_cursor(ts: float, seen: list[str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"ts": ts, "seen": seen}).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[float, set[str]]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return float(data["ts"]), {str(s) for s in data["seen"]}
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise BadCursor("cursor is not one this service returned") from exc
+
+
+async def timeline(
+    store: KnowledgeStore, kind: EntityKind, entity_id: str, limit: int, cursor: str | None
+) -> TimelinePage:
+    """An entity's events in time order, `limit` at a time; the cursor resumes after the last one."""
+    start, seen = _decode_cursor(cursor) if cursor else (None, set())
+    payloads = await store.scroll_by_time(kind.filters(entity_id), limit + len(seen) + 1, start)
+    fresh = [p for p in payloads if p.get("event_id") not in seen]
+    page, more = fresh[:limit], len(fresh) > limit
+    next_cursor = None
+    if page and more:
+        last_ts = page[-1]["occurred_at_ts"]
+        same = [p["event_id"] for p in page if p["occurred_at_ts"] == last_ts]
+        next_cursor = _encode_cursor(last_ts, same + ([*seen] if last_ts == start else []))
+    return TimelinePage(kind=kind, id=entity_id, events=[stored_document(p) for p in page], next_cursor=next_cursor)
 
 
 async def get_event(store: KnowledgeStore, event_id: str) -> StoredDocument | None:
     """The stored document of one event, if it is indexed."""
     payloads = await store.retrieve([point_id(event_id)])
     return stored_document(payloads[0]) if payloads else None
+
+
+async def facets(embedder: Embedder, store: KnowledgeStore, request: FacetRequest) -> FacetResponse:
+    """Counts by category, action and player: among a query's hits, or (no query) among every match."""
+    if request.query is None:
+        counted = {name: await store.facet(key, request.filters, request.limit) for name, key in FACET_FIELDS.items()}
+        return FacetResponse(query=None, total=await store.count(request.filters), facets=counted)
+    found = await store.search(await embedder.embed_query(request.query), request.filters, request.top_k)
+    result: dict[str, dict[str, int]] = {}
+    for name, key in FACET_FIELDS.items():
+        counts: dict[str, int] = {}
+        for hit in found:
+            value = hit.payload.get(key)
+            for item in value if isinstance(value, list) else [value]:
+                if item is not None:
+                    counts[str(item)] = counts.get(str(item), 0) + 1
+        result[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: request.limit])
+    return FacetResponse(query=request.query, total=len(found), facets=result)

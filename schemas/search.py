@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -41,6 +42,27 @@ class SearchFilters(BaseModel):
         return not self.model_dump(exclude_none=True)
 
 
+class FilteredQuery(SearchFilters):
+    """Query-string parameters that carry the filters alongside a few of their own."""
+
+    def filters(self) -> SearchFilters:
+        """Only the filters."""
+        return SearchFilters.model_validate(self.model_dump(include=set(SearchFilters.model_fields)))
+
+
+class RelatedQuery(FilteredQuery):
+    """`GET /v1/events/{event_id}/related` query string."""
+
+    top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
+
+
+class StreamQuery(FilteredQuery):
+    """`GET /v1/stream` query string: a standing query."""
+
+    query: str = Field(min_length=1, max_length=2000)
+    min_score: float = Field(default=0.3, ge=-1, le=1)
+
+
 class SearchRequest(BaseModel):
     """`POST /v1/search`."""
 
@@ -75,3 +97,54 @@ class SearchResponse(BaseModel):
 
     query: str
     hits: list[SearchHit]
+
+
+class RelatedResponse(BaseModel):
+    """Answer to `GET /v1/events/{event_id}/related`."""
+
+    event_id: str
+    hits: list[SearchHit]
+
+
+class EntityKind(StrEnum):
+    """What a timeline follows."""
+
+    PLAYER = "player"
+    SCHOLAR = "scholar"
+    EXPEDITION = "expedition"
+
+    def filters(self, entity_id: str) -> SearchFilters:
+        """The filter selecting this entity's events."""
+        field = {"player": "player_id", "scholar": "scholar_id", "expedition": "expedition_code"}[self.value]
+        return SearchFilters.model_validate({field: entity_id})
+
+
+class TimelinePage(BaseModel):
+    """One page of an entity's events, oldest first."""
+
+    kind: EntityKind
+    id: str
+    events: list[StoredDocument]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+FACET_FIELDS = {"category": "category", "action": "action", "player": "player_ids"}
+
+
+class FacetRequest(BaseModel):
+    """`POST /v1/facets`: counts by category, action and player, over a query's hits or over everything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str | None = Field(default=None, min_length=1, max_length=2000, description="Count among its hits.")
+    top_k: int = Field(default=100, ge=1, le=1000, description="How many hits of `query` are counted.")
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    limit: int = Field(default=20, ge=1, le=100, description="Values per facet, most common first.")
+
+
+class FacetResponse(BaseModel):
+    """Counts per facet, most common first; `total` is the number of documents counted."""
+
+    query: str | None
+    total: int
+    facets: dict[str, dict[str, int]]

@@ -8,7 +8,7 @@ On shutdown the consumer stops fetching, finishes and commits its batch, then ev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -19,10 +19,13 @@ from consumers.loop import ingest_loop
 from knowledge.breaker import CircuitBreaker
 from knowledge.embedder import FastembedEmbedder
 from knowledge.runtime import open_knowledge
+from schemas.documents import DocumentBase
 from service.deps import Runtime
 from service.errors import install_error_handlers
+from service.mcp import build_mcp, http_routes
 from service.middleware import RequestContext
-from service.routers import events, health, metrics, search
+from service.relay import relay_notices
+from service.routers import events, health, live, metrics, notes, search
 from service.settings import AppSettings
 
 log = structlog.get_logger(__name__)
@@ -31,23 +34,36 @@ log = structlog.get_logger(__name__)
 def create_app(settings: AppSettings, embedder: FastembedEmbedder | None = None) -> FastAPI:
     """The app for `settings`. Pass `embedder` to share one loaded model (tests do)."""
 
+    current: dict[str, Runtime] = {}
+    agents = build_mcp(lambda: current["runtime"])
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
             model, store = await stack.enter_async_context(open_knowledge(settings.knowledge, embedder))
             runtime = Runtime(embedder=model, store=store, readiness_timeout_s=settings.service.readiness_timeout_s)
-            if not settings.service.run_consumer:
-                log.info("api_started", consumer="separate process")
-                yield {"runtime": runtime}
-                return
-            breaker = CircuitBreaker()
-            loop = await stack.enter_async_context(ingest_loop(settings.consumer, model, store, breaker=breaker))
-            runtime.consumer = loop.consumer
-            runtime.breaker = breaker
+            current["runtime"] = runtime
+            await stack.enter_async_context(agents.session_manager.run())
             stop = asyncio.Event()
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(loop.run(stop), name="ingest-loop")
-                log.info("api_started", consumer="in process", topics=settings.consumer.topics)
+                if settings.service.run_consumer:
+                    breaker = CircuitBreaker()
+
+                    async def publish(documents: Sequence[DocumentBase], vectors: Sequence[list[float]]) -> None:
+                        runtime.hub.publish(documents, vectors)
+
+                    loop = await stack.enter_async_context(
+                        ingest_loop(settings.consumer, model, store, on_indexed=publish, breaker=breaker)
+                    )
+                    runtime.consumer, runtime.breaker = loop.consumer, breaker
+                    tasks.create_task(loop.run(stop), name="ingest-loop")
+                elif settings.service.live_notices:
+                    c = settings.consumer
+                    relay = relay_notices(
+                        c.kafka_bootstrap_servers, c.kafka_indexed_topic, c.kafka_request_timeout_s, runtime.hub, stop
+                    )
+                    tasks.create_task(relay, name="notice-relay")
+                log.info("api_started", consumer="in process" if settings.service.run_consumer else "separate process")
                 try:
                     yield {"runtime": runtime}
                 finally:
@@ -64,4 +80,8 @@ def create_app(settings: AppSettings, embedder: FastembedEmbedder | None = None)
     app.include_router(metrics.router)
     app.include_router(search.router)
     app.include_router(events.router)
+    app.include_router(notes.router)
+    app.include_router(live.router)
+    hosts = [h.strip() for h in settings.service.mcp_allowed_hosts.split(",") if h.strip()]
+    app.router.routes.extend(http_routes(agents, hosts))
     return app

@@ -24,6 +24,13 @@ class ServiceSettings(BaseSettings):
         description="Run the Kafka consumer inside the API process (required for the embedded store).",
     )
     readiness_timeout_s: float = Field(default=2.0, gt=0)
+    live_notices: bool = Field(
+        default=True, description="Without an in-process consumer: read its notices topic for live subscriptions."
+    )
+    mcp_allowed_hosts: str = Field(
+        default="127.0.0.1:*,localhost:*,[::1]:*",
+        description="Host headers /mcp accepts (DNS-rebinding guard), comma-separated; `*`: any.",
+    )
 
 
 @dataclass(frozen=True)

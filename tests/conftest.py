@@ -95,7 +95,11 @@ async def topic(kafka_bootstrap: str) -> str:
     await admin.start()
     try:
         await admin.create_topics(
-            [NewTopic(name, num_partitions=3, replication_factor=1), NewTopic(name + ".dlq", 1, 1)]
+            [
+                NewTopic(name, num_partitions=3, replication_factor=1),
+                NewTopic(name + ".dlq", 1, 1),
+                NewTopic(name + ".indexed", 1, 1),
+            ]
         )
     finally:
         await admin.close()
@@ -110,6 +114,7 @@ def consumer_settings(kafka_bootstrap: str, topic: str) -> ConsumerSettings:
         kafka_dlq_topic=topic + ".dlq",
         kafka_group_id=f"test-group-{uuid.uuid4().hex[:8]}",
         kafka_transactional_id=f"test-tx-{uuid.uuid4().hex[:8]}",
+        kafka_indexed_topic=topic + ".indexed",
         consumer_poll_ms=100,
         consumer_max_batch=128,
     )

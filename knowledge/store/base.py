@@ -114,6 +114,24 @@ class KnowledgeStore(Protocol):
         """Exact number of points passing `filters`."""
         ...
 
+    async def facet(self, key: str, filters: SearchFilters, limit: int) -> dict[str, int]:
+        """Exact counts of the `limit` most common values of a keyword field among matching points."""
+        ...
+
+    async def vector(self, point_id: UUID) -> list[float] | None:
+        """The stored vector of a point, or None when the point does not exist."""
+        ...
+
+    async def delete(self, point_ids: Sequence[UUID]) -> None:
+        """Remove the points; absent ids are ignored."""
+        ...
+
+    async def scroll_by_time(
+        self, filters: SearchFilters, limit: int, start_from_ts: float | None
+    ) -> list[dict[str, Any]]:
+        """Payloads passing `filters` in `occurred_at` order, from `start_from_ts` (inclusive) on."""
+        ...
+
     async def ping(self) -> None:
         """Raise StoreUnavailable unless the store answers now."""
         ...

@@ -160,6 +160,36 @@ class QdrantEdgeStore:
         request = edge.CountRequest(exact=True, filter=to_edge_filter(filters))
         return int(await self._run(self._readers, self._shard_or_fail().count, request))
 
+    async def facet(self, key: str, filters: SearchFilters, limit: int) -> dict[str, int]:
+        request = edge.FacetRequest(key=key, limit=limit, exact=True, filter=to_edge_filter(filters))
+        response = await self._run(self._readers, self._shard_or_fail().facet, request)
+        return {str(hit.value): int(hit.count) for hit in response.hits}
+
+    async def vector(self, point_id: UUID) -> list[float] | None:
+        shard = self._shard_or_fail()
+        records = await self._run(self._readers, shard.retrieve, [str(point_id)], False, [self._vector_name])
+        if not records or not isinstance(records[0].vector, dict):
+            return None
+        found = records[0].vector.get(self._vector_name)
+        return list(found) if found is not None else None
+
+    async def delete(self, point_ids: Sequence[UUID]) -> None:
+        if point_ids:
+            operation = edge.UpdateOperation.delete_points([str(i) for i in point_ids])
+            await self._run(self._writer, self._shard_or_fail().update, operation)
+
+    async def scroll_by_time(
+        self, filters: SearchFilters, limit: int, start_from_ts: float | None
+    ) -> list[dict[str, Any]]:
+        request = edge.ScrollRequest(
+            limit=limit,
+            filter=to_edge_filter(filters),
+            with_payload=True,
+            order_by=edge.OrderBy("occurred_at_ts", edge.Direction.Asc, start_from_ts),
+        )
+        records, _ = await self._run(self._readers, self._shard_or_fail().scroll, request)
+        return [r.payload or {} for r in records]
+
     async def ping(self) -> None:
         await self._run(self._readers, self._shard_or_fail().info)
 

@@ -161,6 +161,43 @@ class QdrantServerStore:
         )
         return result.count
 
+    async def facet(self, key: str, filters: SearchFilters, limit: int) -> dict[str, int]:
+        response = await self._call(
+            self._client.facet(self._collection, key, facet_filter=to_qdrant_filter(filters), limit=limit, exact=True)
+        )
+        return {str(hit.value): int(hit.count) for hit in response.hits}
+
+    async def vector(self, point_id: UUID) -> list[float] | None:
+        records = await self._call(
+            self._client.retrieve(
+                self._collection, ids=[str(point_id)], with_payload=False, with_vectors=[self._vector_name]
+            )
+        )
+        if not records or not isinstance(records[0].vector, dict):
+            return None
+        found = records[0].vector.get(self._vector_name)
+        return [float(x) for x in found if isinstance(x, int | float)] if isinstance(found, list) else None
+
+    async def delete(self, point_ids: Sequence[UUID]) -> None:
+        if point_ids:
+            selector = models.PointIdsList(points=[str(i) for i in point_ids])
+            await self._call(self._client.delete(self._collection, points_selector=selector, wait=True))
+
+    async def scroll_by_time(
+        self, filters: SearchFilters, limit: int, start_from_ts: float | None
+    ) -> list[dict[str, Any]]:
+        order = models.OrderBy(key="occurred_at_ts", direction=models.Direction.ASC, start_from=start_from_ts)
+        records, _ = await self._call(
+            self._client.scroll(
+                self._collection,
+                scroll_filter=to_qdrant_filter(filters),
+                limit=limit,
+                order_by=order,
+                with_payload=True,
+            )
+        )
+        return [r.payload or {} for r in records]
+
     async def ping(self) -> None:
         await self._call(self._client.collection_exists(self._collection))
 

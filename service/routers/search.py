@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from knowledge.metrics import SEARCH_SECONDS
+from knowledge.search import facets as count_facets
 from knowledge.search import search as run_search
-from schemas.search import SearchRequest, SearchResponse
+from schemas.search import FacetRequest, FacetResponse, SearchRequest, SearchResponse
 from service.deps import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -17,3 +18,10 @@ async def search(request: SearchRequest, runtime: RuntimeDep) -> SearchResponse:
     """Events nearest in meaning to `query` that pass every filter, best first, with scores."""
     with SEARCH_SECONDS.labels("search", "semantic").time():
         return await run_search(runtime.embedder, runtime.store, request)
+
+
+@router.post("/facets")
+async def facets(request: FacetRequest, runtime: RuntimeDep) -> FacetResponse:
+    """Counts by category, action and player: among the hits of `query`, or among every match of `filters`."""
+    with SEARCH_SECONDS.labels("facets", "semantic" if request.query else "exact").time():
+        return await count_facets(runtime.embedder, runtime.store, request)

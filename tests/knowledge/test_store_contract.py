@@ -137,3 +137,13 @@ async def test_edge_optimize_keeps_every_point_and_the_answers(
         await edge.optimize()
         assert edge.info()["points"] == len(EVENTS)
         assert [h.payload["event_id"] for h in await edge.search(query, SearchFilters(), 5)] == before
+
+
+async def test_facets_count_exactly(store: KnowledgeStore, embedder: FastembedEmbedder) -> None:
+    from collections import Counter
+
+    await fill(store, embedder)
+    documents = [project(e) for e in EVENTS]
+    assert await store.facet("category", SearchFilters(), 10) == dict(Counter(d.category.value for d in documents))
+    players = Counter(p for d in documents if d.category is Category.PRESS for p in d.player_ids)
+    assert await store.facet("player_ids", SearchFilters(category=[Category.PRESS]), 100) == dict(players)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -101,3 +102,62 @@ def test_health_and_readiness(client: TestClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"model": "ok", "store": "ok", "broker": "ok"}
+
+
+def test_related_events_exclude_the_event_and_honour_filters(client: TestClient) -> None:
+    event_id = EVENTS[5]["event_id"]
+    response = client.get(f"/v1/events/{event_id}/related", params={"top_k": 5})
+    assert response.status_code == 200
+    hits = response.json()["hits"]
+    assert len(hits) == 5 and event_id not in {h["event_id"] for h in hits}
+    press_only = client.get(f"/v1/events/{event_id}/related", params={"top_k": 5, "category": ["press"]}).json()
+    assert press_only["hits"] and all(h["category"] == "press" for h in press_only["hits"])
+    assert client.get("/v1/events/nope/related").status_code == 404
+
+
+def test_timeline_pages_cover_every_event_once_in_time_order(client: TestClient) -> None:
+    player = "p.ada"
+    expected = [
+        e["event_id"]
+        for e in sorted(EVENTS, key=lambda e: e["occurred_at"])
+        if player in client.get(f"/v1/events/{e['event_id']}").json()["document"]["player_ids"]
+    ]
+    seen: list[str] = []
+    cursor = None
+    for _ in range(50):
+        params: dict[str, object] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get(f"/v1/entities/player/{player}/timeline", params=params).json()
+        seen += [e["event_id"] for e in page["events"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(expected) > 2
+    assert seen == expected
+    assert client.get(f"/v1/entities/player/{player}/timeline", params={"cursor": "!!"}).status_code == 422
+    assert client.get("/v1/entities/planet/x/timeline").status_code == 422
+
+
+def test_notes_are_stored_once_found_and_forgotten(client: TestClient) -> None:
+    body = {"information": "Okafor distrusts industry patrons.", "metadata": {"scholar_id": "s.okafor"}}
+    first = client.post("/v1/notes", json=body)
+    second = client.post("/v1/notes", json=body)
+    assert first.status_code == second.status_code == 201
+    note_id = first.json()["event_id"]
+    assert second.json()["event_id"] == note_id
+    found = client.post(
+        "/v1/search", json={"query": "who distrusts industry?", "filters": {"category": ["agent_note"]}}
+    )
+    assert [h["event_id"] for h in found.json()["hits"]] == [note_id]
+    assert client.delete(f"/v1/notes/{note_id}").status_code == 204
+    assert client.get(f"/v1/events/{note_id}").status_code == 404
+    assert client.delete(f"/v1/notes/{EVENTS[0]['event_id']}").status_code == 404
+    assert client.post("/v1/notes", json={"information": ""}).status_code == 422
+
+
+def test_facets_count_by_category_action_and_player(client: TestClient) -> None:
+    everything = client.post("/v1/facets", json={"limit": 100}).json()
+    assert everything["total"] == len(EVENTS)
+    assert everything["facets"]["action"] == dict(Counter(e["action"] for e in EVENTS))
+    assert sum(everything["facets"]["category"].values()) == len(EVENTS)
+    hits = client.post("/v1/facets", json={"query": "expedition results", "top_k": 10}).json()
+    assert hits["total"] == 10 and sum(hits["facets"]["category"].values()) == 10

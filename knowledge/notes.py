@@ -1,0 +1,81 @@
+"""What agents store: notes (the `agent_note` category) and rules (`mechanics`).
+
+A note's id derives from its text, so storing the same text twice keeps one note (the later
+metadata wins). Only notes and rules can be forgotten: game events are history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from knowledge.embedder import Embedder
+from knowledge.projector import point_id
+from knowledge.store.base import KnowledgeStore
+from schemas.documents import AgentNoteDocument, Category, DocumentBase, MechanicsDocument, unix_seconds
+
+MAX_NOTE_CHARS: Final = 20_000
+FORGETTABLE: Final = {Category.AGENT_NOTE.value, Category.MECHANICS.value}
+
+
+def note_event_id(information: str) -> str:
+    """`note:<sha256 of the stripped text>`."""
+    return "note:" + hashlib.sha256(information.strip().encode("utf-8")).hexdigest()
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str) and value:
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str) and v]
+    return []
+
+
+def project_note(information: str, metadata: dict[str, Any], now: datetime) -> DocumentBase:
+    """The document of a note. Metadata may name `category` ("mechanics" for rules), `player_id`,
+    `scholar_id`, `expedition_code` and `keywords`; everything in it is kept."""
+    text = information.strip()
+    if not text:
+        raise ValueError("information must not be empty")
+    if len(text) > MAX_NOTE_CHARS:
+        raise ValueError(f"information is {len(text)} characters; the limit is {MAX_NOTE_CHARS}")
+    event_id = note_event_id(text)
+    players, scholars = _strings(metadata.get("player_id")), _strings(metadata.get("scholar_id"))
+    code = metadata.get("expedition_code")
+    common: dict[str, Any] = {
+        "id": point_id(event_id),
+        "event_id": event_id,
+        "subcategory": str(metadata.get("subcategory") or "note"),
+        "title": text.splitlines()[0][:120],
+        "content": text,
+        "keywords": [k.lower() for k in _strings(metadata.get("keywords"))],
+        "participants": players + scholars,
+        "player_ids": players,
+        "scholar_ids": scholars,
+        "expedition_code": code if isinstance(code, str) and code else None,
+        "occurred_at": now,
+        "occurred_at_ts": unix_seconds(now),
+    }
+    if metadata.get("category") == Category.MECHANICS.value:
+        return MechanicsDocument(action="mechanics", **common)
+    return AgentNoteDocument(action="agent_note", metadata=metadata, **common)
+
+
+async def store_note(
+    embedder: Embedder, store: KnowledgeStore, information: str, metadata: dict[str, Any] | None = None
+) -> DocumentBase:
+    """Embed and store a note; return its document."""
+    document = project_note(information, metadata or {}, datetime.now(UTC))
+    [vector] = await embedder.embed_documents([document.embedding_text])
+    await store.upsert([document], [vector])
+    return document
+
+
+async def forget_note(store: KnowledgeStore, event_id: str) -> bool:
+    """Delete a note or rule; False when there is none with this id (game events are never deleted)."""
+    found = await store.retrieve([point_id(event_id)])
+    if not found or found[0].get("category") not in FORGETTABLE:
+        return False
+    await store.delete([point_id(event_id)])
+    return True

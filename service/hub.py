@@ -1,0 +1,107 @@
+"""Live subscriptions: standing queries that newly indexed events are matched against.
+
+A subscriber registers a query (embedded once), filters and a minimum score. Every batch the
+consumer indexes is offered to the hub with its vectors; each matching event is put on the
+subscriber's own bounded queue, so a slow client never slows ingest or other clients. When a queue is
+full, the oldest waiting event is dropped and the drop is counted; the client is told how many it
+missed with its next message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from knowledge.metrics import LIVE_SUBSCRIPTIONS
+from schemas.documents import DocumentBase, to_payload
+from schemas.search import SearchFilters
+
+QUEUE_SIZE = 256
+
+
+def matches(filters: SearchFilters, document: DocumentBase) -> bool:
+    """The same rules as the store's filters, applied to one document in memory."""
+    if filters.category and document.category not in filters.category:
+        return False
+    if filters.action and document.action not in filters.action:
+        return False
+    if filters.player_id and filters.player_id not in document.player_ids:
+        return False
+    if filters.scholar_id and filters.scholar_id not in document.scholar_ids:
+        return False
+    if filters.expedition_code and document.expedition_code != filters.expedition_code:
+        return False
+    if filters.game_year is not None and document.game_year != filters.game_year:
+        return False
+    if filters.occurred_after and document.occurred_at < filters.occurred_after:
+        return False
+    return not (filters.occurred_before and document.occurred_at >= filters.occurred_before)
+
+
+@dataclass
+class Subscription:
+    """One standing query and its queue of matches."""
+
+    id: int
+    query: str
+    vector: np.ndarray[Any, Any]
+    filters: SearchFilters
+    min_score: float
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    dropped: int = 0
+
+    def offer(self, message: dict[str, Any]) -> None:
+        """Queue a match; when full, drop the oldest waiting one (and count it)."""
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(message)
+
+    async def next(self) -> dict[str, Any]:
+        """The next match, with the number dropped since the last one (if any)."""
+        message = await self.queue.get()
+        if self.dropped:
+            message = {**message, "dropped_before": self.dropped}
+            self.dropped = 0
+        return message
+
+
+class Hub:
+    """The subscriptions of this API process."""
+
+    def __init__(self) -> None:
+        self._subscriptions: dict[int, Subscription] = {}
+        self._ids = itertools.count(1)
+
+    def subscribe(self, query: str, vector: list[float], filters: SearchFilters, min_score: float) -> Subscription:
+        subscription = Subscription(next(self._ids), query, np.asarray(vector, dtype=np.float32), filters, min_score)
+        self._subscriptions[subscription.id] = subscription
+        LIVE_SUBSCRIPTIONS.set(len(self._subscriptions))
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscriptions.pop(subscription.id, None)
+        LIVE_SUBSCRIPTIONS.set(len(self._subscriptions))
+
+    def publish(self, documents: Sequence[DocumentBase], vectors: Sequence[Sequence[float]]) -> int:
+        """Offer newly indexed documents to every subscription; returns the number of matches queued."""
+        if not self._subscriptions or not documents:
+            return 0
+        matrix = np.asarray(vectors, dtype=np.float32)
+        queued = 0
+        for subscription in list(self._subscriptions.values()):
+            scores = matrix @ subscription.vector  # unit vectors: the cosine similarity, as search scores
+            for document, score in zip(documents, scores, strict=True):
+                if score >= subscription.min_score and matches(subscription.filters, document):
+                    payload = to_payload(document)
+                    subscription.offer({"type": "event", "score": round(float(score), 4), "event_id": document.event_id,
+                                        "category": document.category.value, "action": document.action,
+                                        "occurred_at": payload["occurred_at"], "title": document.title,
+                                        "content": document.content, "payload": document.payload})  # fmt: skip
+                    queued += 1
+        return queued

@@ -1,0 +1,192 @@
+"""The MCP server for AI agents: a drop-in for mcp-server-qdrant, with more.
+
+`qdrant-store(information, metadata)` and `qdrant-find(query)` keep mcp-server-qdrant's names,
+arguments and answer shape (`<entry><content>…</content><metadata>…</metadata></entry>`), so an
+agent configured for it only changes its command or URL. Added: filters on `qdrant-find`, scores,
+event ids, categories and timestamps in each entry's metadata, and the tools `related`, `timeline`
+and `forget`.
+
+Reachable as streamable HTTP at `/mcp` on the API, and over stdio with `python -m service.mcp`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import ValidationError
+from starlette.routing import BaseRoute
+
+from knowledge.notes import forget_note, store_note
+from knowledge.search import related, search, timeline
+from schemas.search import EntityKind, SearchFilters, SearchHit, SearchRequest, StoredDocument
+from service.deps import Runtime
+
+INSTRUCTIONS = (
+    "Knowledge of The Great Work: every game event (expeditions, scholars, press, symposia, game state) "
+    "and what agents chose to remember. Use qdrant-find to search in words, with optional filters; "
+    "related for events like a given one; timeline for a player's, scholar's or expedition's history; "
+    "qdrant-store to remember a note (metadata.category='mechanics' for a rule); forget to delete a note."
+)
+
+
+def _entry(document: StoredDocument, score: float | None = None) -> str:
+    metadata: dict[str, Any] = {
+        "event_id": document.event_id,
+        "category": document.category.value,
+        "action": document.action,
+        "occurred_at": document.occurred_at.isoformat(),
+    }
+    if score is not None:
+        metadata["score"] = round(score, 4)
+    for key in ("player_ids", "scholar_ids", "expedition_code"):
+        if document.document.get(key):
+            metadata[key] = document.document[key]
+    if document.document.get("metadata"):
+        metadata["note_metadata"] = document.document["metadata"]
+    return f"<entry><content>{document.content}</content><metadata>{json.dumps(metadata)}</metadata></entry>"
+
+
+def _hits_text(header: str, hits: list[SearchHit]) -> list[str]:
+    if not hits:
+        return [f"{header}: nothing found"]
+    return [header, *(_entry(hit, hit.score) for hit in hits)]
+
+
+def _filters(
+    category: list[str] | None,
+    action: list[str] | None,
+    player_id: str | None,
+    scholar_id: str | None,
+    expedition_code: str | None,
+    occurred_after: str | None,
+    occurred_before: str | None,
+) -> SearchFilters:
+    return SearchFilters.model_validate(
+        {
+            "category": category,
+            "action": action,
+            "player_id": player_id,
+            "scholar_id": scholar_id,
+            "expedition_code": expedition_code,
+            "occurred_after": occurred_after,
+            "occurred_before": occurred_before,
+        }
+    )
+
+
+def _problem(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
+
+
+def build_mcp(runtime: Callable[[], Runtime]) -> MCPServer:
+    """The MCP server; `runtime` returns the parts built by the app's (or the CLI's) lifespan."""
+    server: MCPServer = MCPServer(name="greatwork-knowledge", instructions=INSTRUCTIONS)
+
+    @server.tool(name="qdrant-store", description="Keep a piece of information (a note) for later.")
+    async def qdrant_store(information: str, metadata: dict[str, Any] | None = None) -> str:
+        try:
+            document = await store_note(runtime().embedder, runtime().store, information, metadata)
+        except ValueError as exc:
+            return f"Not stored: {exc}"
+        return f"Remembered: {information} (id {document.event_id}, category {document.category.value})"
+
+    @server.tool(
+        name="qdrant-find",
+        description="Look up game events and notes by meaning. Optional filters narrow the search; "
+        "times are ISO 8601 with a timezone. Returns entries with scores, ids, categories and times.",
+    )
+    async def qdrant_find(
+        query: str,
+        top_k: int = 10,
+        category: list[str] | None = None,
+        action: list[str] | None = None,
+        player_id: str | None = None,
+        scholar_id: str | None = None,
+        expedition_code: str | None = None,
+        occurred_after: str | None = None,
+        occurred_before: str | None = None,
+    ) -> list[str]:
+        try:
+            filters = _filters(
+                category, action, player_id, scholar_id, expedition_code, occurred_after, occurred_before
+            )
+            request = SearchRequest(query=query, top_k=top_k, filters=filters)
+        except ValidationError as exc:
+            return [f"Invalid arguments: {_problem(exc)}"]
+        response = await search(runtime().embedder, runtime().store, request)
+        return _hits_text(f"Results for the query '{query}'", response.hits)
+
+    @server.tool(name="related", description="Events and notes most like the one with this event id.")
+    async def related_events(
+        event_id: str,
+        top_k: int = 10,
+        category: list[str] | None = None,
+        occurred_after: str | None = None,
+        occurred_before: str | None = None,
+    ) -> list[str]:
+        try:
+            filters = _filters(category, None, None, None, None, occurred_after, occurred_before)
+        except ValidationError as exc:
+            return [f"Invalid arguments: {_problem(exc)}"]
+        hits = await related(runtime().store, event_id, max(1, min(top_k, 100)), filters)
+        if hits is None:
+            return [f"No indexed event has the id {event_id!r}"]
+        return _hits_text(f"Related to {event_id}", hits)
+
+    @server.tool(
+        name="timeline",
+        description="The history of a player, scholar or expedition, oldest first. kind: player, scholar "
+        "or expedition. Pass the returned cursor to get the next page.",
+    )
+    async def entity_timeline(kind: str, id: str, limit: int = 20, cursor: str | None = None) -> list[str]:
+        try:
+            page = await timeline(runtime().store, EntityKind(kind), id, max(1, min(limit, 100)), cursor)
+        except ValueError as exc:  # an unknown kind or a bad cursor
+            return [f"Invalid arguments: {exc}"]
+        lines = [f"Timeline of {kind} {id}: {len(page.events)} events"]
+        lines += [_entry(document) for document in page.events]
+        lines.append(f"next_cursor: {page.next_cursor}" if page.next_cursor else "end of timeline")
+        return lines
+
+    @server.tool(name="forget", description="Delete a note (or rule) stored with qdrant-store, by its id.")
+    async def forget(event_id: str) -> str:
+        if await forget_note(runtime().store, event_id):
+            return f"Forgot {event_id}"
+        return f"No note has the id {event_id!r} (game events cannot be forgotten)"
+
+    return server
+
+
+def http_routes(server: MCPServer, allowed_hosts: list[str]) -> list[BaseRoute]:
+    """The streamable-HTTP route at `/mcp`, to add to the API (its session manager runs in the lifespan).
+    `allowed_hosts` guards against DNS rebinding; `["*"]` turns the check off (behind a proxy)."""
+    check = allowed_hosts != ["*"]
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=check,
+        allowed_hosts=allowed_hosts if check else [],
+        allowed_origins=[f"http://{h}" for h in allowed_hosts] if check else [],
+    )
+    app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security)
+    return list(app.routes)
+
+
+async def serve_stdio() -> None:
+    """Open the model and the store, then answer MCP over stdin/stdout until the client leaves."""
+    from knowledge.logs import LogSettings, configure_logging
+    from knowledge.runtime import open_knowledge
+    from knowledge.settings import KnowledgeSettings
+
+    log_settings = LogSettings()
+    configure_logging(log_settings.log_level, json_logs=True)  # stderr only: stdout carries the protocol
+    async with open_knowledge(KnowledgeSettings()) as (embedder, store):
+        parts = Runtime(embedder=embedder, store=store)
+        await build_mcp(lambda: parts).run_stdio_async()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve_stdio())

@@ -1,0 +1,43 @@
+"""Reads the consumer's indexed-event notices (consumers/notices.py) into this API's hub, when the
+consumer runs as its own process. Each API instance reads every notice (no group), from the end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import structlog
+from aiokafka import AIOKafkaConsumer
+
+from schemas.documents import document_from_payload
+from service.hub import Hub
+
+log = structlog.get_logger(__name__)
+
+
+async def relay_notices(bootstrap: str, topic: str, timeout_s: float, hub: Hub, stop: asyncio.Event) -> None:
+    """Until `stop`: every notice on `topic` becomes a hub publication."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+    )
+    async with asyncio.timeout(timeout_s * 3):
+        await consumer.start()
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200)
+            documents, vectors = [], []
+            for records in batches.values():
+                for record in records:
+                    try:
+                        notice = json.loads(record.value)
+                        documents.append(document_from_payload(notice["document"]))
+                        vectors.append(notice["vector"])
+                    except (ValueError, KeyError, TypeError) as exc:
+                        log.warning("notice_unreadable", offset=record.offset, error=str(exc))
+            hub.publish(documents, vectors)
+    finally:
+        await consumer.stop()
