@@ -9,7 +9,8 @@ from typing import Any
 
 from knowledge.embedder import Embedder
 from knowledge.projector import point_id
-from knowledge.store.base import KnowledgeStore
+from knowledge.sparse import SparseEncoder
+from knowledge.store.base import KnowledgeStore, ScoredPayload
 from schemas.search import (
     FACET_FIELDS,
     EntityKind,
@@ -42,15 +43,33 @@ def stored_document(payload: dict[str, Any]) -> StoredDocument:
     )
 
 
-def _hits(found: list[Any]) -> list[SearchHit]:
+def _hits(found: list[ScoredPayload]) -> list[SearchHit]:
     return [SearchHit(score=f.score, **stored_document(f.payload).model_dump()) for f in found]
 
 
+_SPARSE = SparseEncoder()
+
+
 async def search(embedder: Embedder, store: KnowledgeStore, request: SearchRequest) -> SearchResponse:
-    """Semantic search with filters, best first."""
-    vector = await embedder.embed_query(request.query)
-    found = await store.search(vector, request.filters, request.top_k)
+    """Search with filters, best first, in the request's mode; optionally weighted by recency."""
+    vector = await embedder.embed_query(request.query) if request.mode != "keyword" else None
+    sparse = _SPARSE.query(request.query) if request.mode != "semantic" else None
+    wanted = request.top_k * 3 if request.recency_half_life_days else request.top_k
+    found = await store.search(vector, request.filters, wanted, sparse)
+    if request.recency_half_life_days and found:
+        found = _weight_by_recency(found, request.recency_half_life_days)[: request.top_k]
     return SearchResponse(query=request.query, hits=_hits(found))
+
+
+def _weight_by_recency(found: list[ScoredPayload], half_life_days: float) -> list[ScoredPayload]:
+    """Scale each score by 0.5 ** (age / half-life), age counted from the newest hit; re-rank."""
+    newest = max(f.payload.get("occurred_at_ts", 0.0) for f in found)
+    half_life_s = half_life_days * 86_400
+    weighted = [
+        ScoredPayload(f.score * 0.5 ** ((newest - f.payload.get("occurred_at_ts", newest)) / half_life_s), f.payload)
+        for f in found
+    ]
+    return sorted(weighted, key=lambda f: f.score, reverse=True)
 
 
 async def related(store: KnowledgeStore, event_id: str, top_k: int, filters: SearchFilters) -> list[SearchHit] | None:

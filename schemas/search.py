@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -71,6 +71,13 @@ class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=2000, description="What to look for, in words.")
     top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
     filters: SearchFilters = Field(default_factory=SearchFilters)
+    mode: Literal["semantic", "keyword", "hybrid"] = Field(
+        default="hybrid",
+        description="semantic: dense vectors (meaning); keyword: BM25 (names, codes); hybrid: both, fused by RRF.",
+    )
+    recency_half_life_days: float | None = Field(
+        default=None, gt=0, description="Weight hits by age: a hit this many days older than the newest counts half."
+    )
 
 
 class StoredDocument(BaseModel):

@@ -97,8 +97,9 @@ def build_mcp(runtime: Callable[[], Runtime]) -> MCPServer:
 
     @server.tool(
         name="qdrant-find",
-        description="Look up game events and notes by meaning. Optional filters narrow the search; "
-        "times are ISO 8601 with a timezone. Returns entries with scores, ids, categories and times.",
+        description="Look up game events and notes by meaning and by exact words (names, codes like FD-004). "
+        "Optional filters narrow the search; times are ISO 8601 with a timezone; mode is hybrid (default), "
+        "semantic or keyword. Returns entries with scores, ids, categories and times.",
     )
     async def qdrant_find(
         query: str,
@@ -110,12 +111,13 @@ def build_mcp(runtime: Callable[[], Runtime]) -> MCPServer:
         expedition_code: str | None = None,
         occurred_after: str | None = None,
         occurred_before: str | None = None,
+        mode: str = "hybrid",
     ) -> list[str]:
         try:
             filters = _filters(
                 category, action, player_id, scholar_id, expedition_code, occurred_after, occurred_before
             )
-            request = SearchRequest(query=query, top_k=top_k, filters=filters)
+            request = SearchRequest.model_validate({"query": query, "top_k": top_k, "filters": filters, "mode": mode})
         except ValidationError as exc:
             return [f"Invalid arguments: {_problem(exc)}"]
         response = await search(runtime().embedder, runtime().store, request)

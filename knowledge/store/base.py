@@ -8,10 +8,14 @@ from datetime import datetime
 from typing import Any, Final, Literal, Protocol
 from uuid import UUID
 
+from knowledge.sparse import Sparse
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
 
 IndexType = Literal["keyword", "integer", "float", "datetime"]
+
+#: Reciprocal rank fusion's k: a document's fused score is the sum of 1 / (k + rank) over the lists.
+RRF_K: Final = 60
 
 #: Every field a filter can use, with its index type. docs/ai/qdrant_schemas.md lists the same.
 PAYLOAD_INDEXES: Final[dict[str, IndexType]] = {
@@ -98,12 +102,20 @@ class KnowledgeStore(Protocol):
         """Create the collection with its payload indexes, or check that it holds the same model."""
         ...
 
-    async def upsert(self, documents: Sequence[DocumentBase], vectors: Sequence[list[float]]) -> None:
-        """Write the points; an existing point with the same id is replaced."""
+    async def upsert(
+        self,
+        documents: Sequence[DocumentBase],
+        vectors: Sequence[list[float]],
+        sparse: Sequence[Sparse] | None = None,
+    ) -> None:
+        """Write the points (dense and, when given, BM25 vectors); a point with the same id is replaced."""
         ...
 
-    async def search(self, vector: list[float], filters: SearchFilters, limit: int) -> list[ScoredPayload]:
-        """Nearest documents to `vector` that pass `filters`, best first."""
+    async def search(
+        self, vector: list[float] | None, filters: SearchFilters, limit: int, sparse: Sparse | None = None
+    ) -> list[ScoredPayload]:
+        """Documents passing `filters`, best first: nearest to `vector`, or best BM25 match to `sparse`,
+        or both fused by reciprocal rank (RRF) when both are given."""
         ...
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:

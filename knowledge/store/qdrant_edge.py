@@ -22,8 +22,10 @@ import qdrant_edge as edge
 
 from knowledge.errors import ConfigurationError, ModelMismatch, StoreUnavailable
 from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
+    RRF_K,
     CollectionIdentity,
     DateRange,
     MatchAny,
@@ -114,9 +116,12 @@ class QdrantEdgeStore:
         else:
             self._path.mkdir(parents=True, exist_ok=True)
             config = edge.EdgeConfig(
-                vectors={identity.vector_name: edge.EdgeVectorParams(size=identity.dim, distance=edge.Distance.Cosine)}
+                vectors={identity.vector_name: edge.EdgeVectorParams(size=identity.dim, distance=edge.Distance.Cosine)},
+                sparse_vectors={SPARSE_NAME: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
             )
             self._shard = edge.EdgeShard.create(str(self._path), config)
+        # Idempotent; adds BM25 to a shard made before it existed (its old points need a replay to get it).
+        self._shard.update(edge.UpdateOperation.create_sparse_vector(SPARSE_NAME, edge.Modifier.Idf))
         existing = set(self._shard.info().payload_schema)
         for field, kind in PAYLOAD_INDEXES.items():
             if field not in existing:
@@ -132,22 +137,44 @@ class QdrantEdgeStore:
             raise StoreUnavailable("the embedded store is not open")
         return self._shard
 
-    async def upsert(self, documents: Sequence[DocumentBase], vectors: Sequence[list[float]]) -> None:
-        points = [
-            edge.Point(id=str(doc.id), vector={self._vector_name: vector}, payload=to_payload(doc))
-            for doc, vector in zip(documents, vectors, strict=True)
-        ]
+    async def upsert(
+        self,
+        documents: Sequence[DocumentBase],
+        vectors: Sequence[list[float]],
+        sparse: Sequence[Sparse] | None = None,
+    ) -> None:
+        sparse_vectors: Sequence[Sparse | None] = sparse if sparse is not None else [None] * len(documents)
+        points = []
+        for doc, vector, bm25 in zip(documents, vectors, sparse_vectors, strict=True):
+            named: dict[str, Any] = {self._vector_name: vector}
+            if bm25 is not None and bm25.indices:
+                named[SPARSE_NAME] = edge.SparseVector(bm25.indices, bm25.values)
+            points.append(edge.Point(id=str(doc.id), vector=named, payload=to_payload(doc)))
         if points:
             shard = self._shard_or_fail()
             await self._run(self._writer, shard.update, edge.UpdateOperation.upsert_points(points))
 
-    async def search(self, vector: list[float], filters: SearchFilters, limit: int) -> list[ScoredPayload]:
-        request = edge.QueryRequest(
-            limit=limit,
-            query=edge.Query.Nearest(vector, using=self._vector_name),
-            filter=to_edge_filter(filters),
-            with_payload=True,
-        )
+    async def search(
+        self, vector: list[float] | None, filters: SearchFilters, limit: int, sparse: Sparse | None = None
+    ) -> list[ScoredPayload]:
+        condition = to_edge_filter(filters)
+        queries = []
+        if vector is not None:
+            queries.append(edge.Query.Nearest(vector, using=self._vector_name))
+        if sparse is not None:
+            queries.append(edge.Query.Nearest(edge.SparseVector(sparse.indices, sparse.values), using=SPARSE_NAME))
+        if not queries:
+            return []
+        if len(queries) == 1:
+            request = edge.QueryRequest(limit=limit, query=queries[0], filter=condition, with_payload=True)
+        else:
+            prefetches = [edge.Prefetch(limit=limit * 3, query=q, filter=condition) for q in queries]
+            request = edge.QueryRequest(
+                limit=limit,
+                prefetches=prefetches,
+                query=edge.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # the stub omits Fusion's nested classes
+                with_payload=True,
+            )
         points = await self._run(self._readers, self._shard_or_fail().query, request)
         return [ScoredPayload(score=p.score, payload=p.payload or {}) for p in points]
 

@@ -18,8 +18,10 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from knowledge.errors import ModelMismatch, StoreUnavailable
 from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
+    RRF_K,
     CollectionIdentity,
     DateRange,
     MatchAny,
@@ -106,6 +108,7 @@ class QdrantServerStore:
                     vectors_config={
                         identity.vector_name: models.VectorParams(size=identity.dim, distance=models.Distance.COSINE)
                     },
+                    sparse_vectors_config={SPARSE_NAME: models.SparseVectorParams(modifier=models.Modifier.IDF)},
                     metadata=identity.as_metadata(),
                 )
             )
@@ -122,31 +125,54 @@ class QdrantServerStore:
                 f"collection {self._collection!r} has no {identity.dim}-d vector {identity.vector_name!r}: "
                 "it was made by another model; use another COLLECTION_NAME"
             )
+        if SPARSE_NAME not in (info.config.params.sparse_vectors or {}):
+            sparse_config = {SPARSE_NAME: models.SparseVectorParams(modifier=models.Modifier.IDF)}
+            await self._call(self._client.update_collection(self._collection, sparse_vectors_config=sparse_config))
         stored = (info.config.metadata or {}).get("embedding_model")
         if stored is not None and stored != identity.embedding_model:
             raise ModelMismatch(
                 f"collection {self._collection!r} holds vectors of {stored!r}, not {identity.embedding_model!r}"
             )
 
-    async def upsert(self, documents: Sequence[DocumentBase], vectors: Sequence[list[float]]) -> None:
-        points = [
-            models.PointStruct(id=str(doc.id), vector={self._vector_name: vector}, payload=to_payload(doc))
-            for doc, vector in zip(documents, vectors, strict=True)
-        ]
+    async def upsert(
+        self,
+        documents: Sequence[DocumentBase],
+        vectors: Sequence[list[float]],
+        sparse: Sequence[Sparse] | None = None,
+    ) -> None:
+        sparse_vectors: Sequence[Sparse | None] = sparse if sparse is not None else [None] * len(documents)
+        points = []
+        for doc, vector, bm25 in zip(documents, vectors, sparse_vectors, strict=True):
+            named: dict[str, Any] = {self._vector_name: vector}
+            if bm25 is not None and bm25.indices:
+                named[SPARSE_NAME] = models.SparseVector(indices=bm25.indices, values=bm25.values)
+            points.append(models.PointStruct(id=str(doc.id), vector=named, payload=to_payload(doc)))
         if points:
             await self._call(self._client.upsert(self._collection, points=points, wait=True))
 
-    async def search(self, vector: list[float], filters: SearchFilters, limit: int) -> list[ScoredPayload]:
-        response = await self._call(
-            self._client.query_points(
-                self._collection,
-                query=vector,
-                using=self._vector_name,
-                query_filter=to_qdrant_filter(filters),
-                limit=limit,
+    async def search(
+        self, vector: list[float] | None, filters: SearchFilters, limit: int, sparse: Sparse | None = None
+    ) -> list[ScoredPayload]:
+        condition = to_qdrant_filter(filters)
+        queries: list[tuple[Any, str]] = []
+        if vector is not None:
+            queries.append((vector, self._vector_name))
+        if sparse is not None:
+            queries.append((models.SparseVector(indices=sparse.indices, values=sparse.values), SPARSE_NAME))
+        if not queries:
+            return []
+        if len(queries) == 1:
+            call = self._client.query_points(
+                self._collection, query=queries[0][0], using=queries[0][1], query_filter=condition, limit=limit,
                 with_payload=True,
-            )
-        )
+            )  # fmt: skip
+        else:
+            prefetch = [models.Prefetch(query=q, using=u, filter=condition, limit=limit * 3) for q, u in queries]
+            call = self._client.query_points(
+                self._collection, prefetch=prefetch, query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)), limit=limit,
+                with_payload=True,
+            )  # fmt: skip
+        response = await self._call(call)
         return [ScoredPayload(score=p.score, payload=p.payload or {}) for p in response.points]
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
 @router.post("/search")
 async def search(request: SearchRequest, runtime: RuntimeDep) -> SearchResponse:
     """Events nearest in meaning to `query` that pass every filter, best first, with scores."""
-    with SEARCH_SECONDS.labels("search", "semantic").time():
+    with SEARCH_SECONDS.labels("search", request.mode).time():
         return await run_search(runtime.embedder, runtime.store, request)
 
 

@@ -29,6 +29,7 @@ from knowledge.errors import StoreUnavailable
 from knowledge.projector import point_id
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import Sparse
 from knowledge.store.base import KnowledgeStore, ScoredPayload
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.dead_letter import HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION
@@ -66,20 +67,42 @@ class FaultyStore:
     async def ensure_collection(self, identity: Any) -> None:
         await self.inner.ensure_collection(identity)
 
-    async def upsert(self, documents: Sequence[DocumentBase], vectors: Sequence[list[float]]) -> None:
+    async def upsert(
+        self, documents: Sequence[DocumentBase], vectors: Sequence[list[float]], sparse: Sequence[Sparse] | None = None
+    ) -> None:
         self._check()
         self.writes_in_flight += 1
         self.max_writes_in_flight = max(self.max_writes_in_flight, self.writes_in_flight)
         self.largest_write = max(self.largest_write, len(documents))
         try:
             await asyncio.sleep(self.delay_s)
-            await self.inner.upsert(documents, vectors)
+            await self.inner.upsert(documents, vectors, sparse)
         finally:
             self.writes_in_flight -= 1
 
-    async def search(self, vector: list[float], filters: SearchFilters, limit: int) -> list[ScoredPayload]:
+    async def search(
+        self, vector: list[float] | None, filters: SearchFilters, limit: int, sparse: Sparse | None = None
+    ) -> list[ScoredPayload]:
         self._check()
-        return await self.inner.search(vector, filters, limit)
+        return await self.inner.search(vector, filters, limit, sparse)
+
+    async def facet(self, key: str, filters: SearchFilters, limit: int) -> dict[str, int]:
+        self._check()
+        return await self.inner.facet(key, filters, limit)
+
+    async def vector(self, point_id: UUID) -> list[float] | None:
+        self._check()
+        return await self.inner.vector(point_id)
+
+    async def delete(self, point_ids: Sequence[UUID]) -> None:
+        self._check()
+        await self.inner.delete(point_ids)
+
+    async def scroll_by_time(
+        self, filters: SearchFilters, limit: int, start_from_ts: float | None
+    ) -> list[dict[str, Any]]:
+        self._check()
+        return await self.inner.scroll_by_time(filters, limit, start_from_ts)
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
         self._check()
@@ -258,7 +281,7 @@ async def test_store_outage_retries_pauses_and_resumes_without_dead_letters(
     async with edge_store(knowledge_settings, embedder) as real:
         store = FaultyStore(real)
         breaker = CircuitBreaker(threshold=3)
-        async with ingest_loop(settings, embedder, store, breaker=breaker) as loop:  # type: ignore[arg-type]
+        async with ingest_loop(settings, embedder, store, breaker=breaker) as loop:
             stop = asyncio.Event()
             task = asyncio.create_task(loop.run(stop))
             await produce(settings.kafka_bootstrap_servers, settings.topics[0], [encode(e) for e in events[:100]])
@@ -528,7 +551,7 @@ async def test_a_slow_store_bounds_work_in_flight_while_lag_grows(
     async with edge_store(knowledge_settings, embedder) as real:
         store = FaultyStore(real)
         store.delay_s = 0.3
-        async with ingest_loop(settings, embedder, store) as loop:  # type: ignore[arg-type]
+        async with ingest_loop(settings, embedder, store) as loop:
             stop = asyncio.Event()
             task = asyncio.create_task(loop.run(stop))
             await produce(settings.kafka_bootstrap_servers, settings.topics[0], [encode(e) for e in events])

@@ -11,6 +11,7 @@ from knowledge.embedder import FastembedEmbedder
 from knowledge.errors import ModelMismatch
 from knowledge.projector import point_id, project
 from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import SparseEncoder, keyword_text
 from knowledge.store.base import CollectionIdentity, KnowledgeStore
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.documents import Category, DocumentBase
@@ -147,3 +148,24 @@ async def test_facets_count_exactly(store: KnowledgeStore, embedder: FastembedEm
     assert await store.facet("category", SearchFilters(), 10) == dict(Counter(d.category.value for d in documents))
     players = Counter(p for d in documents if d.category is Category.PRESS for p in d.player_ids)
     assert await store.facet("player_ids", SearchFilters(category=[Category.PRESS]), 100) == dict(players)
+
+
+async def test_keyword_and_hybrid_modes_find_exact_codes_and_names(
+    store: KnowledgeStore, embedder: FastembedEmbedder
+) -> None:
+    from knowledge.search import search
+    from schemas.search import SearchRequest
+
+    documents = [project(e) for e in EVENTS]
+    sparse = SparseEncoder()
+    vectors = await embedder.embed_documents([d.embedding_text for d in documents])
+    await store.upsert(
+        documents, vectors, [sparse.document(keyword_text(d.title, d.embedding_text)) for d in documents]
+    )
+    code = next(d.expedition_code for d in documents if d.expedition_code)
+    with_code = {d.event_id for d in documents if code in d.content}
+    keyword = await search(embedder, store, SearchRequest(query=code, mode="keyword", top_k=len(with_code)))
+    assert {h.event_id for h in keyword.hits} == with_code
+    hybrid = await search(embedder, store, SearchRequest(query=f"what happened to expedition {code}", top_k=5))
+    assert hybrid.hits[0].event_id in with_code
+    assert all(0 < h.score < 0.05 for h in hybrid.hits), "reciprocal-rank scores, not cosine similarities"

@@ -89,9 +89,12 @@ async def test_the_mcp_server_qdrant_tools_work_unchanged_over_http(api_url: str
         again = text_of(await client.call_tool("qdrant-store", {"information": "p.ada overstakes on think tanks."}))
         assert note_id in again[0], "the same text is the same note"
 
-        found = entries(text_of(await client.call_tool("qdrant-find", {"query": "who bets too much on think tanks?"})))
-        assert found[0]["event_id"] == note_id
+        question = {"query": "who bets too much on think tanks?"}
+        found = entries(text_of(await client.call_tool("qdrant-find", {**question, "mode": "semantic"})))
+        assert found[0]["event_id"] == note_id, [(f["event_id"], f["score"]) for f in found]
         assert found[0]["category"] == "agent_note" and 0 < found[0]["score"] <= 1 and found[0]["occurred_at"]
+        hybrid = entries(text_of(await client.call_tool("qdrant-find", question)))  # the default mode
+        assert note_id in {e["event_id"] for e in hybrid}
 
         filtered = entries(text_of(await client.call_tool(
             "qdrant-find", {"query": "expedition", "category": ["expedition"], "top_k": 5})))  # fmt: skip

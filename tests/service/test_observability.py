@@ -66,7 +66,7 @@ def test_metrics_move_when_events_flow_and_one_is_dead_lettered(
 
         response = client.post("/v1/search", json={"query": "expedition", "top_k": 3})
         assert response.status_code == 200
-        assert delta("search_seconds_count", endpoint="search", mode="semantic") == 1
+        assert delta("search_seconds_count", endpoint="search", mode="hybrid") == 1
 
 
 def test_every_request_has_an_id_in_its_response_and_log_lines(

@@ -1,0 +1,45 @@
+"""BM25 sparse vectors, offline: Qdrant Edge's built-in BM25 (English tokenizer, stemmer and
+stopwords, all shipped in the qdrant-edge-py wheel). The store applies IDF (`Modifier.IDF`), so the
+vectors here carry only term frequencies. Exact names and codes ("Okafor", "FD-004", "CONF-1018")
+match through these even where the dense model blurs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import qdrant_edge as edge
+
+#: The named sparse vector in the collection.
+SPARSE_NAME: Final = "bm25"
+#: Our documents are about 60 tokens long (bench/), not BM25's default 256.
+AVG_DOC_TOKENS: Final = 60.0
+
+
+@dataclass(frozen=True)
+class Sparse:
+    """A sparse vector, independent of either client library."""
+
+    indices: list[int]
+    values: list[float]
+
+
+class SparseEncoder:
+    """Text -> BM25 sparse vector. Cheap (Rust): called inline."""
+
+    def __init__(self) -> None:
+        self._model = edge.Bm25(edge.Bm25Config(avg_len=AVG_DOC_TOKENS))
+
+    def document(self, text: str) -> Sparse:
+        vector = self._model.embed_document(text)
+        return Sparse(list(vector.indices), list(vector.values))
+
+    def query(self, text: str) -> Sparse:
+        vector = self._model.embed_query(text)
+        return Sparse(list(vector.indices), list(vector.values))
+
+
+def keyword_text(title: str, text: str) -> str:
+    """What BM25 indexes for a document: its title and its words (the timestamp left out)."""
+    return f"{title}. {text}"
