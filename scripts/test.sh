@@ -6,11 +6,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/bootstrap.sh
 export KAFKA_PORT="${KAFKA_PORT:-19092}"
-if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
-  scripts/kafka.sh start
-  export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
-  trap 'scripts/kafka.sh stop' EXIT
-fi
+source scripts/kafka-env.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

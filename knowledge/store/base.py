@@ -9,7 +9,7 @@ from typing import Any, Final, Literal, Protocol
 from uuid import UUID
 
 from knowledge.sparse import Sparse
-from schemas.documents import DocumentBase
+from schemas.documents import DocumentBase, to_payload
 from schemas.search import SearchFilters
 
 IndexType = Literal["keyword", "integer", "float", "datetime"]
@@ -85,6 +85,27 @@ def conditions(filters: SearchFilters) -> list[Condition]:
     if filters.occurred_after or filters.occurred_before:
         found.append(DateRange("occurred_at", filters.occurred_after, filters.occurred_before))
     return found
+
+
+@dataclass(frozen=True)
+class PointData:
+    """One point to write, in neutral form: each backend turns it into its client's point type."""
+
+    id: str
+    dense: list[float]
+    sparse: Sparse | None
+    payload: dict[str, Any]
+
+
+def point_data(
+    documents: Sequence[DocumentBase], vectors: Sequence[list[float]], sparse: Sequence[Sparse] | None
+) -> list[PointData]:
+    """The points of an upsert; an empty BM25 vector (a text with no indexable word) is left out."""
+    bm25: Sequence[Sparse | None] = sparse if sparse is not None else [None] * len(documents)
+    return [
+        PointData(str(doc.id), vector, s if s is not None and s.indices else None, to_payload(doc))
+        for doc, vector, s in zip(documents, vectors, bm25, strict=True)
+    ]
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,9 @@ from knowledge.store.base import (
     MatchAny,
     ScoredPayload,
     conditions,
+    point_data,
 )
-from schemas.documents import DocumentBase, to_payload
+from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
 
 T = TypeVar("T")
@@ -143,13 +144,12 @@ class QdrantEdgeStore:
         vectors: Sequence[list[float]],
         sparse: Sequence[Sparse] | None = None,
     ) -> None:
-        sparse_vectors: Sequence[Sparse | None] = sparse if sparse is not None else [None] * len(documents)
         points = []
-        for doc, vector, bm25 in zip(documents, vectors, sparse_vectors, strict=True):
-            named: dict[str, Any] = {self._vector_name: vector}
-            if bm25 is not None and bm25.indices:
-                named[SPARSE_NAME] = edge.SparseVector(bm25.indices, bm25.values)
-            points.append(edge.Point(id=str(doc.id), vector=named, payload=to_payload(doc)))
+        for point in point_data(documents, vectors, sparse):
+            named: dict[str, Any] = {self._vector_name: point.dense}
+            if point.sparse is not None:
+                named[SPARSE_NAME] = edge.SparseVector(point.sparse.indices, point.sparse.values)
+            points.append(edge.Point(id=point.id, vector=named, payload=point.payload))
         if points:
             shard = self._shard_or_fail()
             await self._run(self._writer, shard.update, edge.UpdateOperation.upsert_points(points))

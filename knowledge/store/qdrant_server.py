@@ -27,8 +27,9 @@ from knowledge.store.base import (
     MatchAny,
     ScoredPayload,
     conditions,
+    point_data,
 )
-from schemas.documents import DocumentBase, to_payload
+from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
 
 T = TypeVar("T")
@@ -140,13 +141,12 @@ class QdrantServerStore:
         vectors: Sequence[list[float]],
         sparse: Sequence[Sparse] | None = None,
     ) -> None:
-        sparse_vectors: Sequence[Sparse | None] = sparse if sparse is not None else [None] * len(documents)
         points = []
-        for doc, vector, bm25 in zip(documents, vectors, sparse_vectors, strict=True):
-            named: dict[str, Any] = {self._vector_name: vector}
-            if bm25 is not None and bm25.indices:
-                named[SPARSE_NAME] = models.SparseVector(indices=bm25.indices, values=bm25.values)
-            points.append(models.PointStruct(id=str(doc.id), vector=named, payload=to_payload(doc)))
+        for point in point_data(documents, vectors, sparse):
+            named: dict[str, Any] = {self._vector_name: point.dense}
+            if point.sparse is not None:
+                named[SPARSE_NAME] = models.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
+            points.append(models.PointStruct(id=point.id, vector=named, payload=point.payload))
         if points:
             await self._call(self._client.upsert(self._collection, points=points, wait=True))
 
