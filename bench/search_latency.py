@@ -165,7 +165,7 @@ async def run(model: FastembedEmbedder, data_dir: Path, sizes: dict[str, Any]) -
         data_dir=data_dir, store_backend="qdrant", qdrant_local_path=local_path, collection_name="search-local"
     )
     await fill_store(model, settings, size, sizes["search_embedded_events"])
-    # Local mode filters in Python (seconds per filtered query at 10k): an eighth of the requests suffices.
+    # Local mode filters in Python (seconds per filtered hybrid query at 10k): a few requests suffice.
     results[f"qdrant_local_{size}"] = await measure(
         settings,
         max(16, sizes["search_requests"] // 4),
