@@ -88,11 +88,11 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     parser.add_argument("--model-texts", type=int, default=512)
-    parser.add_argument("--ingest-events", type=int, default=3000)
+    parser.add_argument("--ingest-events", type=int, default=2500)
     parser.add_argument("--todays-path-events", type=int, default=300)
     parser.add_argument("--freshness-events", type=int, default=600)
     parser.add_argument("--search-sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--search-requests", type=int, default=320)
+    parser.add_argument("--search-requests", type=int, default=200)
     asyncio.run(main(parser.parse_args()))
 
 
