@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from consumers.committer import TransactionalCommitter
 from consumers.pipeline import BatchResult, Pipeline
@@ -67,9 +67,12 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 def _is_transient(exc: BaseException) -> bool:
-    """Store and timeout failures, and the broker errors aiokafka marks retriable."""
+    """Store and timeout failures, and the broker errors aiokafka marks retriable (its producer's
+    KafkaTimeoutError is not marked so, but a broker that did not answer in time is an outage)."""
+    if isinstance(exc, KafkaTimeoutError):
+        return True
     if isinstance(exc, KafkaError):
-        return bool(exc.retriable) or "connection" in type(exc).__name__.lower()
+        return bool(exc.retriable)
     return isinstance(exc, TransientError | TimeoutError | ConnectionError)
 
 

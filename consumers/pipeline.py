@@ -16,7 +16,7 @@ from consumers.errors import BadEvent
 from knowledge.embedder import Embedder
 from knowledge.metrics import EMBED_SECONDS, INGEST_TO_SEARCHABLE, UPSERT_SECONDS
 from knowledge.projector import project
-from knowledge.sparse import SparseEncoder, keyword_text
+from knowledge.sparse import encoder, keyword_text
 from knowledge.store.base import KnowledgeStore
 from knowledge.tracing import tracer
 from knowledge.versioning import is_older, stored_version, version_of
@@ -45,7 +45,6 @@ class Pipeline:
         self._embedder = embedder
         self._store = store
         self._max_bytes = max_message_bytes
-        self._sparse = SparseEncoder()
 
     def _to_document(self, record: Any) -> DocumentBase:
         event = decode_event(record.value, self._max_bytes)
@@ -111,7 +110,7 @@ class Pipeline:
                 EMBED_SECONDS.time(),
             ):
                 result.vectors = await self._embedder.embed_documents([d.embedding_text for d in result.indexed])
-            sparse = [self._sparse.document(keyword_text(d.title, d.embedding_text)) for d in result.indexed]
+            sparse = [encoder().document(keyword_text(d.title, d.embedding_text)) for d in result.indexed]
             with tracer().start_as_current_span("upsert"), UPSERT_SECONDS.time():
                 await self._store.upsert(result.indexed, result.vectors, sparse)
             searchable_ms = time.time() * 1000

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from knowledge.embedder import Embedder
 from knowledge.projector import point_id
-from knowledge.sparse import SparseEncoder, keyword_text
+from knowledge.sparse import encoder, keyword_text
 from knowledge.store.base import KnowledgeStore
 from schemas.documents import AgentNoteDocument, Category, DocumentBase, MechanicsDocument, unix_seconds
 
@@ -69,7 +69,7 @@ async def store_note(
     """Embed and store a note; return its document."""
     document = project_note(information, metadata or {}, datetime.now(UTC))
     [vector] = await embedder.embed_documents([document.embedding_text])
-    sparse = SparseEncoder().document(keyword_text(document.title, document.embedding_text))
+    sparse = encoder().document(keyword_text(document.title, document.embedding_text))
     await store.upsert([document], [vector], [sparse])
     return document
 

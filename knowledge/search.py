@@ -9,7 +9,7 @@ from typing import Any
 
 from knowledge.embedder import Embedder
 from knowledge.projector import point_id
-from knowledge.sparse import SparseEncoder
+from knowledge.sparse import encoder
 from knowledge.store.base import KnowledgeStore, ScoredPayload
 from schemas.search import (
     FACET_FIELDS,
@@ -47,13 +47,10 @@ def _hits(found: list[ScoredPayload]) -> list[SearchHit]:
     return [SearchHit(score=f.score, **stored_document(f.payload).model_dump()) for f in found]
 
 
-_SPARSE = SparseEncoder()
-
-
 async def search(embedder: Embedder, store: KnowledgeStore, request: SearchRequest) -> SearchResponse:
     """Search with filters, best first, in the request's mode; optionally weighted by recency."""
     vector = await embedder.embed_query(request.query) if request.mode != "keyword" else None
-    sparse = _SPARSE.query(request.query) if request.mode != "semantic" else None
+    sparse = encoder().query(request.query) if request.mode != "semantic" else None
     wanted = request.top_k * 3 if request.recency_half_life_days else request.top_k
     found = await store.search(vector, request.filters, wanted, sparse)
     if request.recency_half_life_days and found:

@@ -6,6 +6,7 @@ match through these even where the dense model blurs them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -43,3 +44,9 @@ class SparseEncoder:
 def keyword_text(title: str, text: str) -> str:
     """What BM25 indexes for a document: its title and its words (the timestamp left out)."""
     return f"{title}. {text}"
+
+
+@functools.cache
+def encoder() -> SparseEncoder:
+    """The one encoder of the process, built on first use (its vocabulary hashing is stateless)."""
+    return SparseEncoder()
