@@ -163,3 +163,12 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], timeout_s: float 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout_s} s waiting for {what or condition}")
         await asyncio.sleep(0.05)
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 30, what: str = "") -> None:
+    """The same for synchronous tests (TestClient)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s} s waiting for {what or condition}")
+        time.sleep(0.05)

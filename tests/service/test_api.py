@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ from knowledge.settings import KnowledgeSettings
 from scripts.sample_season import season
 from service.app import create_app
 from service.settings import AppSettings, ServiceSettings
-from tests.conftest import encode, produce
+from tests.conftest import encode, produce, wait_for
 
 EVENTS = list(season(60, seed=41))
 
@@ -30,14 +29,11 @@ def client(
     )
     settings = AppSettings(service=ServiceSettings(), knowledge=knowledge_settings, consumer=consumer_settings)
     with TestClient(create_app(settings, embedder=embedder), raise_server_exceptions=False) as test_client:
-        deadline = time.monotonic() + 60
-        last = EVENTS[-1]["event_id"]
-        while test_client.get(f"/v1/events/{EVENTS[0]['event_id']}").status_code != 200 or (
-            test_client.get(f"/v1/events/{last}").status_code != 200
-        ):
-            if time.monotonic() > deadline:
-                pytest.fail("the in-process consumer did not index the produced events within 60 s")
-            time.sleep(0.05)
+        wait_for(
+            lambda: test_client.post("/v1/facets", json={}).json()["total"] == len(EVENTS),
+            60,
+            "the in-process consumer to index the produced events",
+        )
         yield test_client
 
 

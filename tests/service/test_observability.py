@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
-from collections.abc import Callable
 
-import pytest
 import structlog
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,7 +16,7 @@ from knowledge.settings import KnowledgeSettings
 from scripts.sample_season import season
 from service.app import create_app
 from service.settings import AppSettings, ServiceSettings
-from tests.conftest import encode, produce
+from tests.conftest import encode, produce, wait_for
 
 
 def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -30,14 +27,6 @@ def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]],
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_metrics_move_when_events_flow_and_one_is_dead_lettered(
