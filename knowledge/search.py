@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 from typing import Any
+from uuid import UUID
 
 from knowledge.embedder import Embedder
+from knowledge.fusion import CANDIDATES, Ranked, fuse
 from knowledge.projector import point_id
 from knowledge.sparse import encoder
 from knowledge.store.base import KnowledgeStore, ScoredPayload
@@ -49,13 +52,37 @@ def _hits(found: list[ScoredPayload]) -> list[SearchHit]:
 
 async def search(embedder: Embedder, store: KnowledgeStore, request: SearchRequest) -> SearchResponse:
     """Search with filters, best first, in the request's mode; optionally weighted by recency."""
-    vector = await embedder.embed_query(request.query) if request.mode != "keyword" else None
-    sparse = encoder().query(request.query) if request.mode != "semantic" else None
     wanted = request.top_k * 3 if request.recency_half_life_days else request.top_k
-    found = await store.search(vector, request.filters, wanted, sparse)
+    if request.mode == "keyword":
+        found = await store.search(encoder().query(request.query), request.filters, wanted)
+    elif request.mode == "semantic":
+        found = await store.search(await embedder.embed_query(request.query), request.filters, wanted)
+    else:
+        found = await _hybrid(embedder, store, request, wanted)
     if request.recency_half_life_days and found:
         found = _weight_by_recency(found, request.recency_half_life_days)[: request.top_k]
     return SearchResponse(query=request.query, hits=_hits(found))
+
+
+async def _hybrid(
+    embedder: Embedder, store: KnowledgeStore, request: SearchRequest, wanted: int
+) -> list[ScoredPayload]:
+    """Both lists (ids and scores only), fused; then the payloads of the `wanted` best."""
+    limit = max(CANDIDATES, wanted)
+    async with asyncio.TaskGroup() as group:  # BM25 runs in the store while the query is embedded
+        keyword = group.create_task(
+            store.search(encoder().query(request.query), request.filters, limit, with_payload=False)
+        )
+        dense = await store.search(
+            await embedder.embed_query(request.query), request.filters, limit, with_payload=False
+        )
+    fused = fuse(_ranked(dense), _ranked(keyword.result()), request.fusion)[:wanted]
+    payloads = {str(point_id(p["event_id"])): p for p in await store.retrieve([UUID(f.id) for f in fused])}
+    return [ScoredPayload(f.id, f.score, payloads[f.id]) for f in fused if f.id in payloads]
+
+
+def _ranked(found: list[ScoredPayload]) -> list[Ranked]:
+    return [Ranked(f.id, f.score) for f in found]
 
 
 def _weight_by_recency(found: list[ScoredPayload], half_life_days: float) -> list[ScoredPayload]:
@@ -63,7 +90,9 @@ def _weight_by_recency(found: list[ScoredPayload], half_life_days: float) -> lis
     newest = max(f.payload.get("occurred_at_ts", 0.0) for f in found)
     half_life_s = half_life_days * 86_400
     weighted = [
-        ScoredPayload(f.score * 0.5 ** ((newest - f.payload.get("occurred_at_ts", newest)) / half_life_s), f.payload)
+        ScoredPayload(
+            f.id, f.score * 0.5 ** ((newest - f.payload.get("occurred_at_ts", newest)) / half_life_s), f.payload
+        )
         for f in found
     ]
     return sorted(weighted, key=lambda f: f.score, reverse=True)

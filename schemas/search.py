@@ -63,6 +63,10 @@ class StreamQuery(FilteredQuery):
     min_score: float = Field(default=0.3, ge=-1, le=1)
 
 
+#: How hybrid search fuses its dense and BM25 lists (knowledge/fusion.py).
+Fusion = Literal["score", "rrf"]
+
+
 class SearchRequest(BaseModel):
     """`POST /v1/search`."""
 
@@ -73,7 +77,11 @@ class SearchRequest(BaseModel):
     filters: SearchFilters = Field(default_factory=SearchFilters)
     mode: Literal["semantic", "keyword", "hybrid"] = Field(
         default="hybrid",
-        description="semantic: dense vectors (meaning); keyword: BM25 (names, codes); hybrid: both, fused by RRF.",
+        description="semantic: dense vectors (meaning); keyword: BM25 (names, codes); hybrid: both, fused.",
+    )
+    fusion: Fusion = Field(
+        default="score",
+        description="How hybrid fuses its lists: score (0.3 x cosine + 0.7 x BM25 / best BM25) or rrf (by rank).",
     )
     recency_half_life_days: float | None = Field(
         default=None, gt=0, description="Weight hits by age: a hit this many days older than the newest counts half."

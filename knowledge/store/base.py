@@ -14,9 +14,6 @@ from schemas.search import SearchFilters
 
 IndexType = Literal["keyword", "integer", "float", "datetime"]
 
-#: Reciprocal rank fusion's k: a document's fused score is the sum of 1 / (k + rank) over the lists.
-RRF_K: Final = 60
-
 #: Every field a filter can use, with its index type. docs/ai/qdrant_schemas.md lists the same.
 PAYLOAD_INDEXES: Final[dict[str, IndexType]] = {
     "event_id": "keyword",
@@ -110,8 +107,9 @@ def point_data(
 
 @dataclass(frozen=True)
 class ScoredPayload:
-    """A search result: the similarity score and the stored document payload."""
+    """A search result: the point id, the similarity score and the stored payload (empty if not asked for)."""
 
+    id: str
     score: float
     payload: dict[str, Any]
 
@@ -133,10 +131,10 @@ class KnowledgeStore(Protocol):
         ...
 
     async def search(
-        self, vector: list[float] | None, filters: SearchFilters, limit: int, sparse: Sparse | None = None
+        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, *, with_payload: bool = True
     ) -> list[ScoredPayload]:
-        """Documents passing `filters`, best first: nearest to `vector`, or best BM25 match to `sparse`,
-        or both fused by reciprocal rank (RRF) when both are given."""
+        """Documents passing `filters`, best first: nearest to a dense vector (cosine), or best BM25 match
+        to a sparse one. Hybrid search fuses two of these (knowledge/fusion.py)."""
         ...
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:

@@ -25,7 +25,6 @@ from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
-    RRF_K,
     CollectionIdentity,
     DateRange,
     MatchAny,
@@ -155,28 +154,18 @@ class QdrantEdgeStore:
             await self._run(self._writer, shard.update, edge.UpdateOperation.upsert_points(points))
 
     async def search(
-        self, vector: list[float] | None, filters: SearchFilters, limit: int, sparse: Sparse | None = None
+        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, *, with_payload: bool = True
     ) -> list[ScoredPayload]:
-        condition = to_edge_filter(filters)
-        queries = []
-        if vector is not None:
-            queries.append(edge.Query.Nearest(vector, using=self._vector_name))
-        if sparse is not None:
-            queries.append(edge.Query.Nearest(edge.SparseVector(sparse.indices, sparse.values), using=SPARSE_NAME))
-        if not queries:
-            return []
-        if len(queries) == 1:
-            request = edge.QueryRequest(limit=limit, query=queries[0], filter=condition, with_payload=True)
-        else:
-            prefetches = [edge.Prefetch(limit=limit * 3, query=q, filter=condition) for q in queries]
-            request = edge.QueryRequest(
-                limit=limit,
-                prefetches=prefetches,
-                query=edge.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # the stub omits Fusion's nested classes
-                with_payload=True,
-            )
+        nearest = (
+            edge.Query.Nearest(edge.SparseVector(query.indices, query.values), using=SPARSE_NAME)
+            if isinstance(query, Sparse)
+            else edge.Query.Nearest(query, using=self._vector_name)
+        )
+        request = edge.QueryRequest(
+            limit=limit, query=nearest, filter=to_edge_filter(filters), with_payload=with_payload
+        )
         points = await self._run(self._readers, self._shard_or_fail().query, request)
-        return [ScoredPayload(score=p.score, payload=p.payload or {}) for p in points]
+        return [ScoredPayload(id=str(p.id), score=p.score, payload=p.payload or {}) for p in points]
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
         shard = self._shard_or_fail()

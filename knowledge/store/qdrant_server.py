@@ -21,7 +21,6 @@ from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
-    RRF_K,
     CollectionIdentity,
     DateRange,
     MatchAny,
@@ -151,29 +150,20 @@ class QdrantServerStore:
             await self._call(self._client.upsert(self._collection, points=points, wait=True))
 
     async def search(
-        self, vector: list[float] | None, filters: SearchFilters, limit: int, sparse: Sparse | None = None
+        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, *, with_payload: bool = True
     ) -> list[ScoredPayload]:
-        condition = to_qdrant_filter(filters)
-        queries: list[tuple[Any, str]] = []
-        if vector is not None:
-            queries.append((vector, self._vector_name))
-        if sparse is not None:
-            queries.append((models.SparseVector(indices=sparse.indices, values=sparse.values), SPARSE_NAME))
-        if not queries:
-            return []
-        if len(queries) == 1:
-            call = self._client.query_points(
-                self._collection, query=queries[0][0], using=queries[0][1], query_filter=condition, limit=limit,
-                with_payload=True,
-            )  # fmt: skip
-        else:
-            prefetch = [models.Prefetch(query=q, using=u, filter=condition, limit=limit * 3) for q, u in queries]
-            call = self._client.query_points(
-                self._collection, prefetch=prefetch, query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)), limit=limit,
-                with_payload=True,
-            )  # fmt: skip
-        response = await self._call(call)
-        return [ScoredPayload(score=p.score, payload=p.payload or {}) for p in response.points]
+        vector, using = (
+            (models.SparseVector(indices=query.indices, values=query.values), SPARSE_NAME)
+            if isinstance(query, Sparse)
+            else (query, self._vector_name)
+        )
+        response = await self._call(
+            self._client.query_points(
+                self._collection, query=vector, using=using, query_filter=to_qdrant_filter(filters), limit=limit,
+                with_payload=with_payload,
+            )
+        )  # fmt: skip
+        return [ScoredPayload(id=str(p.id), score=p.score, payload=p.payload or {}) for p in response.points]
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
         records = await self._call(

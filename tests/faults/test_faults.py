@@ -81,10 +81,10 @@ class FaultyStore:
             self.writes_in_flight -= 1
 
     async def search(
-        self, vector: list[float] | None, filters: SearchFilters, limit: int, sparse: Sparse | None = None
+        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, *, with_payload: bool = True
     ) -> list[ScoredPayload]:
         self._check()
-        return await self.inner.search(vector, filters, limit, sparse)
+        return await self.inner.search(query, filters, limit, with_payload=with_payload)
 
     async def facet(self, key: str, filters: SearchFilters, limit: int) -> dict[str, int]:
         self._check()

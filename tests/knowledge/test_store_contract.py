@@ -166,6 +166,10 @@ async def test_keyword_and_hybrid_modes_find_exact_codes_and_names(
     with_code = {d.event_id for d in documents if code in d.content}
     keyword = await search(embedder, store, SearchRequest(query=code, mode="keyword", top_k=len(with_code)))
     assert {h.event_id for h in keyword.hits} == with_code
-    hybrid = await search(embedder, store, SearchRequest(query=f"what happened to expedition {code}", top_k=5))
-    assert hybrid.hits[0].event_id in with_code
-    assert all(0 < h.score < 0.05 for h in hybrid.hits), "reciprocal-rank scores, not cosine similarities"
+    question = f"what happened to expedition {code}"
+    hybrid = await search(embedder, store, SearchRequest(query=question, top_k=len(with_code)))
+    assert {h.event_id for h in hybrid.hits} == with_code, "BM25 lifts exactly the documents naming the code"
+    assert all(0 < h.score <= 1 for h in hybrid.hits), "0.3 x cosine + 0.7 x BM25 / best BM25"
+    by_rank = await search(embedder, store, SearchRequest(query=question, top_k=5, fusion="rrf"))
+    assert by_rank.hits[0].event_id in with_code
+    assert all(0 < h.score < 0.05 for h in by_rank.hits), "reciprocal-rank sums, not similarities"
