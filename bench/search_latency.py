@@ -4,7 +4,7 @@ For each store size the API runs as its own process (`python -m service`, consum
 filled beforehand. Documents are real projections of generated events. Their vectors: the real
 embeddings of the unique texts of the first events, and for the rest the vector of a random one of
 those plus small noise (re-normalised): embedding 100k texts would take ~30 minutes on 2 cores,
-and an HNSW search's cost does not depend on what the vectors mean.
+and an HNSW search's cost does not depend on what the vectors mean. BM25 vectors are the real ones.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from knowledge.embedder import FastembedEmbedder
 from knowledge.projector import project
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import encoder, keyword_text
 from knowledge.store.factory import open_store
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.events import GameEvent
@@ -55,7 +56,8 @@ async def fill_store(model: FastembedEmbedder, settings: KnowledgeSettings, size
             chunk = documents[start : start + 1000]
             picks = base[rng.integers(0, len(base), len(chunk))] + rng.normal(0, 0.02, (len(chunk), base.shape[1]))
             picks /= np.linalg.norm(picks, axis=1, keepdims=True)
-            await store.upsert(chunk, picks.astype(np.float32).tolist())
+            bm25 = [encoder().document(keyword_text(d.title, d.embedding_text)) for d in chunk]
+            await store.upsert(chunk, picks.astype(np.float32).tolist(), bm25)
 
 
 def _free_port() -> int:

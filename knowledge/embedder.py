@@ -66,8 +66,9 @@ class FastembedEmbedder:
 
     model_variant = MODEL_VARIANT
 
-    def __init__(self, model: Any, batch_size: int, cache_size: int = 20_000) -> None:
+    def __init__(self, model: Any, batch_size: int, cache_size: int = 20_000, query_model: Any = None) -> None:
         self._model = model
+        self._query_model = query_model if query_model is not None else model
         self._batch_size = batch_size
         self._cache: OrderedDict[str, Vector] = OrderedDict()  # touched only by the worker thread
         self._cache_size = cache_size
@@ -85,13 +86,20 @@ class FastembedEmbedder:
 
         files = assemble(settings.model_dir)
         _register_model()
-        model = TextEmbedding(
-            _CUSTOM_MODEL_NAME,
-            specific_model_path=str(files.directory),
-            threads=settings.embed_threads,
-            local_files_only=True,
+
+        def session(threads: int | None) -> Any:
+            return TextEmbedding(
+                _CUSTOM_MODEL_NAME, specific_model_path=str(files.directory), threads=threads, local_files_only=True
+            )
+
+        # Queries get a session of their own: one short text gains little from a second onnxruntime
+        # thread (6.6 ms instead of 7.6 ms on 2 cores) and spends 60 % more CPU, which a busy API lacks.
+        return cls(
+            session(settings.embed_threads),
+            settings.embed_batch_size,
+            settings.embed_cache_size,
+            query_model=session(settings.embed_query_threads),
         )
-        return cls(model, settings.embed_batch_size, settings.embed_cache_size)
 
     @property
     def model_id(self) -> str:
@@ -149,7 +157,7 @@ class FastembedEmbedder:
 
     def _embed_uncached(self, texts: list[str]) -> list[Vector]:
         """Queries bypass the document cache (it belongs to the ingest thread)."""
-        vectors = np.asarray(list(self._model.embed(texts, batch_size=max(len(texts), 1))), dtype=np.float32)
+        vectors = np.asarray(list(self._query_model.embed(texts, batch_size=max(len(texts), 1))), dtype=np.float32)
         return [v.tolist() for v in vectors]
 
     def close(self) -> None:

@@ -30,6 +30,9 @@ class KnowledgeSettings(BaseSettings):
     )
     embed_cache_size: int = Field(default=20_000, ge=0, description="Texts whose vectors are kept for reuse.")
     embed_threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; None: all cores.")
+    embed_query_threads: int | None = Field(
+        default=1, ge=1, description="onnxruntime threads of the session that embeds search queries; None: all cores."
+    )
 
     @model_validator(mode="after")
     def _one_qdrant_location(self) -> KnowledgeSettings:
