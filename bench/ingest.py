@@ -15,6 +15,8 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,13 +127,16 @@ async def end_to_end(
     }
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "consumers", cwd=ROOT, env=env)
+    first: tuple[float, int] | None = None  # the first commit seen: the model is loaded, the group joined
     try:
-        async with asyncio.timeout(1800):
-            while await _committed(settings) < len(events):
+        async with asyncio.timeout(1800), _committed_offsets(settings) as committed:
+            while (done := await committed()) < len(events):
                 if process.returncode is not None:
                     raise RuntimeError("the consumer process exited")
+                if first is None and done > 0:
+                    first = (time.perf_counter(), done)
                 await asyncio.sleep(0.2)
-        elapsed = time.perf_counter() - started
+        finished = time.perf_counter()
         rss = peak_rss_mb(process.pid)
     finally:
         process.terminate()
@@ -139,19 +144,27 @@ async def end_to_end(
     async with QdrantEdgeStore.open(KnowledgeSettings(data_dir=data_dir, collection_name=collection)) as store:
         await store.ensure_collection(identity_of(model))
         stored = await store.count()
-    return {"events": len(events), "stored": stored, "seconds": round(elapsed, 2),
-            "events_per_s": round(len(events) / elapsed, 1), "peak_rss_mb": rss,
-            "note": "wall time from process start (model load included) to the last commit"}  # fmt: skip
+    first_at, first_done = first if first is not None else (started, 0)
+    steady = (len(events) - first_done) / (finished - first_at)
+    return {"events": len(events), "stored": stored, "seconds": round(finished - started, 2),
+            "events_per_s": round(steady, 1),
+            "events_per_s_with_startup": round(len(events) / (finished - started), 1), "peak_rss_mb": rss,
+            "note": "events_per_s: from the first commit to the last (R and today's path exclude start-up too);"
+                    " with_startup: from process start (model load, group join) to the last commit"}  # fmt: skip
 
 
-async def _committed(settings: ConsumerSettings) -> int:
+@asynccontextmanager
+async def _committed_offsets(settings: ConsumerSettings) -> AsyncIterator[Callable[[], Awaitable[int]]]:
+    """One reader of the group's committed offsets (not a member of the group), for polling."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=settings.kafka_group_id)
     await consumer.start()
+
+    async def committed() -> int:
+        partitions = [TopicPartition(settings.topics[0], p) for p in range(3)]
+        return sum([await consumer.committed(tp) or 0 for tp in partitions])
+
     try:
-        total = 0
-        for partition in range(3):
-            total += await consumer.committed(TopicPartition(settings.topics[0], partition)) or 0
-        return total
+        yield committed
     finally:
         await consumer.stop()
 
