@@ -49,7 +49,7 @@ async def run() -> None:
         notices_producer, consumer_settings.kafka_indexed_topic, consumer_settings.kafka_request_timeout_s
     )
     async with (
-        open_knowledge(knowledge_settings) as (embedder, store),
+        open_knowledge(knowledge_settings, answers_queries=False) as (embedder, store),
         ingest_loop(consumer_settings, embedder, store, on_indexed=notices) as ingest,
     ):
         log.info("consumer_started", topics=consumer_settings.topics, group=consumer_settings.kafka_group_id)

@@ -80,8 +80,9 @@ class FastembedEmbedder:
         self._query_turn: asyncio.Lock | None = None
 
     @classmethod
-    def load(cls, settings: KnowledgeSettings) -> FastembedEmbedder:
-        """Load the model (blocking: call it in a thread at start-up)."""
+    def load(cls, settings: KnowledgeSettings, *, query_session: bool = True) -> FastembedEmbedder:
+        """Load the model (blocking: call it in a thread at start-up). Without `query_session` (a process
+        that only ingests) queries share the document session, and ~100 MB are not spent on a second."""
         from fastembed import TextEmbedding
 
         files = assemble(settings.model_dir)
@@ -98,7 +99,7 @@ class FastembedEmbedder:
             session(settings.embed_threads),
             settings.embed_batch_size,
             settings.embed_cache_size,
-            query_model=session(settings.embed_query_threads),
+            query_model=session(settings.embed_query_threads) if query_session else None,
         )
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,11 +20,16 @@ def identity_of(embedder: FastembedEmbedder) -> CollectionIdentity:
 
 @asynccontextmanager
 async def open_knowledge(
-    settings: KnowledgeSettings, embedder: FastembedEmbedder | None = None
+    settings: KnowledgeSettings, embedder: FastembedEmbedder | None = None, *, answers_queries: bool = True
 ) -> AsyncIterator[tuple[FastembedEmbedder, KnowledgeStore]]:
-    """The model (loaded off the loop) and the store (collection created or checked), closed on exit."""
+    """The model (loaded off the loop) and the store (collection created or checked), closed on exit.
+    A process that does not answer queries (the standalone consumer) loads no query session."""
     owned = embedder is None
-    model = embedder if embedder is not None else await asyncio.to_thread(FastembedEmbedder.load, settings)
+    model = (
+        embedder
+        if embedder is not None
+        else await asyncio.to_thread(functools.partial(FastembedEmbedder.load, settings, query_session=answers_queries))
+    )
     try:
         async with open_store(settings) as store:
             await store.ensure_collection(identity_of(model))
