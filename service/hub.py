@@ -18,29 +18,11 @@ from typing import Any
 import numpy as np
 
 from knowledge.metrics import LIVE_SUBSCRIPTIONS
+from knowledge.store.base import conditions, holds
 from schemas.documents import DocumentBase, to_payload
 from schemas.search import SearchFilters
 
 QUEUE_SIZE = 256
-
-
-def matches(filters: SearchFilters, document: DocumentBase) -> bool:
-    """The same rules as the store's filters, applied to one document in memory."""
-    if filters.category and document.category not in filters.category:
-        return False
-    if filters.action and document.action not in filters.action:
-        return False
-    if filters.player_id and filters.player_id not in document.player_ids:
-        return False
-    if filters.scholar_id and filters.scholar_id not in document.scholar_ids:
-        return False
-    if filters.expedition_code and document.expedition_code != filters.expedition_code:
-        return False
-    if filters.game_year is not None and document.game_year != filters.game_year:
-        return False
-    if filters.occurred_after and document.occurred_at < filters.occurred_after:
-        return False
-    return not (filters.occurred_before and document.occurred_at >= filters.occurred_before)
 
 
 @dataclass
@@ -95,9 +77,10 @@ class Hub:
         matrix = np.asarray(vectors, dtype=np.float32)
         queued = 0
         for subscription in list(self._subscriptions.values()):
+            wanted = conditions(subscription.filters)  # the store's filter rules, judged in memory
             scores = matrix @ subscription.vector  # unit vectors: the cosine similarity, as search scores
             for document, score in zip(documents, scores, strict=True):
-                if score >= subscription.min_score and matches(subscription.filters, document):
+                if score >= subscription.min_score and all(holds(c, document) for c in wanted):
                     payload = to_payload(document)
                     subscription.offer({"type": "event", "score": round(float(score), 4), "event_id": document.event_id,
                                         "category": document.category.value, "action": document.action,

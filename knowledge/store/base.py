@@ -84,6 +84,15 @@ def conditions(filters: SearchFilters) -> list[Condition]:
     return found
 
 
+def holds(condition: Condition, document: DocumentBase) -> bool:
+    """Whether one document meets a condition, judged in memory as the store judges it (for documents
+    not read from the store: live subscriptions)."""
+    value = getattr(document, condition.key)
+    if isinstance(condition, MatchAny):
+        return any(v in condition.values for v in (value if isinstance(value, list) else [value]))
+    return (condition.gte is None or value >= condition.gte) and (condition.lt is None or value < condition.lt)
+
+
 @dataclass(frozen=True)
 class PointData:
     """One point to write, in neutral form: each backend turns it into its client's point type."""

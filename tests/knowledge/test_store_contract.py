@@ -12,7 +12,7 @@ from knowledge.errors import ModelMismatch
 from knowledge.projector import point_id, project
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder, keyword_text
-from knowledge.store.base import CollectionIdentity, KnowledgeStore
+from knowledge.store.base import CollectionIdentity, KnowledgeStore, conditions, holds
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.documents import Category, DocumentBase
 from schemas.events import GameEvent
@@ -61,6 +61,8 @@ async def test_every_filter_selects_exactly_the_matching_documents(
     for filters, matches in cases:
         expected = {d.event_id for d in documents if matches(d)}
         assert expected, filters
+        in_memory = {d.event_id for d in documents if all(holds(c, d) for c in conditions(filters))}
+        assert in_memory == expected, f"live subscriptions would judge {filters} otherwise"
         hits = await store.search(vector, filters, limit=100)
         assert {h.payload["event_id"] for h in hits} == expected, filters
         assert await store.count(filters) == len(expected)
