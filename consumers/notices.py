@@ -1,6 +1,7 @@
 """Notices of what was indexed, on a Kafka topic that every API instance reads for live subscriptions
 (when the consumer runs as its own process). Best effort: they are pushes to waiting clients, not
-the record of truth (the store is), so a notice lost in a crash is not redelivered."""
+the record of truth (the store is), so a notice that cannot be sent is logged and dropped, and ingest
+goes on; a notice lost in a crash is not redelivered."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
+from aiokafka.errors import KafkaError
+
 from schemas.documents import DocumentBase, to_payload
+
+log = structlog.get_logger(__name__)
 
 
 class IndexedNotices:
@@ -21,13 +27,22 @@ class IndexedNotices:
         self._timeout_s = timeout_s
 
     async def __call__(self, documents: Sequence[DocumentBase], vectors: Sequence[list[float]]) -> None:
-        async with asyncio.timeout(self._timeout_s):
-            futures = [
-                await self._producer.send(
-                    self._topic,
-                    json.dumps({"document": to_payload(d), "vector": v}).encode(),
-                    key=d.event_id.encode(),
-                )
-                for d, v in zip(documents, vectors, strict=True)
-            ]
-            await asyncio.gather(*futures)
+        failures: list[BaseException] = []
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                deliveries = []
+                for document, vector in zip(documents, vectors, strict=True):
+                    try:  # refused before it is sent, e.g. a notice larger than the producer's max_request_size
+                        deliveries.append(await self._send(document, vector))
+                    except KafkaError as exc:
+                        failures.append(exc)
+                outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+                failures += [o for o in outcomes if isinstance(o, BaseException)]
+        except TimeoutError as exc:
+            failures.append(exc)
+        if failures:
+            log.warning("indexed_notices_dropped", failed=len(failures), of=len(documents), error=repr(failures[0]))
+
+    async def _send(self, document: DocumentBase, vector: list[float]) -> Any:
+        value = json.dumps({"document": to_payload(document), "vector": vector}).encode()
+        return await self._producer.send(self._topic, value, key=document.event_id.encode())
