@@ -8,9 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from knowledge.embedder import FastembedEmbedder
+from knowledge.model_files import DIM, MODEL_ID, VECTOR_NAME
 from knowledge.settings import KnowledgeSettings
 from knowledge.store.base import CollectionIdentity, KnowledgeStore
 from knowledge.store.factory import open_store
+
+#: The identity of collections written with the packaged model, known without loading it.
+PACKAGED_MODEL_IDENTITY = CollectionIdentity(MODEL_ID, DIM, VECTOR_NAME)
 
 
 def identity_of(embedder: FastembedEmbedder) -> CollectionIdentity:

@@ -11,24 +11,19 @@ from __future__ import annotations
 import asyncio
 import time
 
-from knowledge.embedder import FastembedEmbedder
-from knowledge.runtime import identity_of
+from knowledge.runtime import PACKAGED_MODEL_IDENTITY
 from knowledge.settings import KnowledgeSettings
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 
 
 async def optimize(settings: KnowledgeSettings) -> dict[str, object]:
     """Optimize the shard of `settings`; return its state before and after, and the seconds taken."""
-    embedder = await asyncio.to_thread(FastembedEmbedder.load, settings)
-    try:
-        async with QdrantEdgeStore.open(settings) as store:
-            await store.ensure_collection(identity_of(embedder))
-            before = store.info()
-            started = time.perf_counter()
-            await store.optimize()
-            return {"before": before, "after": store.info(), "seconds": round(time.perf_counter() - started, 1)}
-    finally:
-        embedder.close()
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(PACKAGED_MODEL_IDENTITY)  # no model needed: nothing is embedded
+        before = store.info()
+        started = time.perf_counter()
+        await store.optimize()
+        return {"before": before, "after": store.info(), "seconds": round(time.perf_counter() - started, 1)}
 
 
 def main() -> None:
