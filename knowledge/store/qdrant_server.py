@@ -32,6 +32,8 @@ from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
 
 T = TypeVar("T")
+#: BM25 vectors: term frequencies from knowledge/sparse.py; the collection applies IDF.
+_SPARSE_CONFIG = {SPARSE_NAME: models.SparseVectorParams(modifier=models.Modifier.IDF)}
 
 _INDEX_SCHEMAS: dict[str, models.PayloadSchemaType] = {
     "keyword": models.PayloadSchemaType.KEYWORD,
@@ -108,7 +110,7 @@ class QdrantServerStore:
                     vectors_config={
                         identity.vector_name: models.VectorParams(size=identity.dim, distance=models.Distance.COSINE)
                     },
-                    sparse_vectors_config={SPARSE_NAME: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                    sparse_vectors_config=_SPARSE_CONFIG,
                     metadata=identity.as_metadata(),
                 )
             )
@@ -126,8 +128,7 @@ class QdrantServerStore:
                 "it was made by another model; use another COLLECTION_NAME"
             )
         if SPARSE_NAME not in (info.config.params.sparse_vectors or {}):
-            sparse_config = {SPARSE_NAME: models.SparseVectorParams(modifier=models.Modifier.IDF)}
-            await self._call(self._client.update_collection(self._collection, sparse_vectors_config=sparse_config))
+            await self._call(self._client.update_collection(self._collection, sparse_vectors_config=_SPARSE_CONFIG))
         stored = (info.config.metadata or {}).get("embedding_model")
         if stored is not None and stored != identity.embedding_model:
             raise ModelMismatch(
