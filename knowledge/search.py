@@ -19,6 +19,8 @@ from schemas.search import (
     EntityKind,
     FacetRequest,
     FacetResponse,
+    Fusion,
+    Mode,
     SearchFilters,
     SearchHit,
     SearchRequest,
@@ -53,30 +55,38 @@ def _hits(found: list[ScoredPayload]) -> list[SearchHit]:
 async def search(embedder: Embedder, store: KnowledgeStore, request: SearchRequest) -> SearchResponse:
     """Search with filters, best first, in the request's mode; optionally weighted by recency."""
     wanted = request.top_k * 3 if request.recency_half_life_days else request.top_k
-    if request.mode == "keyword":
-        found = await store.search(encoder().query(request.query), request.filters, wanted)
-    elif request.mode == "semantic":
-        found = await store.search(await embedder.embed_query(request.query), request.filters, wanted)
-    else:
-        found = await _hybrid(embedder, store, request, wanted)
+    found = await _find(embedder, store, request.query, request.filters, wanted, request.mode, request.fusion)
     if request.recency_half_life_days and found:
         found = _weight_by_recency(found, request.recency_half_life_days)[: request.top_k]
     return SearchResponse(query=request.query, hits=_hits(found))
 
 
+async def _find(
+    embedder: Embedder,
+    store: KnowledgeStore,
+    query: str,
+    filters: SearchFilters,
+    wanted: int,
+    mode: Mode,
+    fusion: Fusion,
+) -> list[ScoredPayload]:
+    """The `wanted` best matches of `query` in `mode`, with payloads."""
+    if mode == "keyword":
+        return await store.search(encoder().query(query), filters, wanted)
+    if mode == "semantic":
+        return await store.search(await embedder.embed_query(query), filters, wanted)
+    return await _hybrid(embedder, store, query, filters, wanted, fusion)
+
+
 async def _hybrid(
-    embedder: Embedder, store: KnowledgeStore, request: SearchRequest, wanted: int
+    embedder: Embedder, store: KnowledgeStore, query: str, filters: SearchFilters, wanted: int, fusion: Fusion
 ) -> list[ScoredPayload]:
     """Both lists (ids and scores only), fused; then the payloads of the `wanted` best."""
     limit = max(CANDIDATES, wanted)
     async with asyncio.TaskGroup() as group:  # BM25 runs in the store while the query is embedded
-        keyword = group.create_task(
-            store.search(encoder().query(request.query), request.filters, limit, with_payload=False)
-        )
-        dense = await store.search(
-            await embedder.embed_query(request.query), request.filters, limit, with_payload=False
-        )
-    fused = fuse(_ranked(dense), _ranked(keyword.result()), request.fusion)[:wanted]
+        keyword = group.create_task(store.search(encoder().query(query), filters, limit, with_payload=False))
+        dense = await store.search(await embedder.embed_query(query), filters, limit, with_payload=False)
+    fused = fuse(_ranked(dense), _ranked(keyword.result()), fusion)[:wanted]
     payloads = {str(point_id(p["event_id"])): p for p in await store.retrieve([UUID(f.id) for f in fused])}
     return [ScoredPayload(f.id, f.score, payloads[f.id]) for f in fused if f.id in payloads]
 
@@ -146,7 +156,8 @@ async def facets(embedder: Embedder, store: KnowledgeStore, request: FacetReques
     if request.query is None:
         counted = {name: await store.facet(key, request.filters, request.limit) for name, key in FACET_FIELDS.items()}
         return FacetResponse(query=None, total=await store.count(request.filters), facets=counted)
-    found = await store.search(await embedder.embed_query(request.query), request.filters, request.top_k)
+    # The query's hits as /v1/search finds them by default.
+    found = await _find(embedder, store, request.query, request.filters, request.top_k, "hybrid", "score")
     result: dict[str, dict[str, int]] = {}
     for name, key in FACET_FIELDS.items():
         counts: dict[str, int] = {}

@@ -63,6 +63,8 @@ class StreamQuery(FilteredQuery):
     min_score: float = Field(default=0.3, ge=-1, le=1)
 
 
+#: Which lists a search ranks by: dense vectors, BM25, or both fused.
+Mode = Literal["semantic", "keyword", "hybrid"]
 #: How hybrid search fuses its dense and BM25 lists (knowledge/fusion.py).
 Fusion = Literal["score", "rrf"]
 
@@ -75,7 +77,7 @@ class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=2000, description="What to look for, in words.")
     top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
     filters: SearchFilters = Field(default_factory=SearchFilters)
-    mode: Literal["semantic", "keyword", "hybrid"] = Field(
+    mode: Mode = Field(
         default="hybrid",
         description="semantic: dense vectors (meaning); keyword: BM25 (names, codes); hybrid: both, fused.",
     )

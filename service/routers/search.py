@@ -23,5 +23,5 @@ async def search(request: SearchRequest, runtime: RuntimeDep) -> SearchResponse:
 @router.post("/facets")
 async def facets(request: FacetRequest, runtime: RuntimeDep) -> FacetResponse:
     """Counts by category, action and player: among the hits of `query`, or among every match of `filters`."""
-    with SEARCH_SECONDS.labels("facets", "semantic" if request.query else "exact").time():
+    with SEARCH_SECONDS.labels("facets", "hybrid" if request.query else "exact").time():
         return await count_facets(runtime.embedder, runtime.store, request)

@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 
 from consumers.settings import ConsumerSettings
 from knowledge.embedder import FastembedEmbedder
+from knowledge.projector import project
 from knowledge.settings import KnowledgeSettings
+from schemas.events import GameEvent
 from scripts.sample_season import season
 from service.app import create_app
 from service.settings import AppSettings, ServiceSettings
@@ -157,3 +159,9 @@ def test_facets_count_by_category_action_and_player(client: TestClient) -> None:
     assert sum(everything["facets"]["category"].values()) == len(EVENTS)
     hits = client.post("/v1/facets", json={"query": "expedition results", "top_k": 10}).json()
     assert hits["total"] == 10 and sum(hits["facets"]["category"].values()) == 10
+    # Counted among the hits search finds by default (hybrid), so a code counts the events naming it.
+    documents = [project(GameEvent.model_validate(e)) for e in EVENTS]
+    for code in {d.expedition_code for d in documents if d.expedition_code}:
+        naming = [d for d in documents if code in d.content]
+        coded = client.post("/v1/facets", json={"query": code, "top_k": len(naming), "limit": 100}).json()
+        assert coded["facets"]["action"] == dict(Counter(d.action for d in naming)), code
