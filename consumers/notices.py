@@ -6,14 +6,14 @@ goes on; a notice lost in a crash is not redelivered."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
 
-from schemas.documents import DocumentBase, to_payload
+from schemas.documents import DocumentBase
+from schemas.notice import encode_notice
 
 log = structlog.get_logger(__name__)
 
@@ -44,5 +44,4 @@ class IndexedNotices:
             log.warning("indexed_notices_dropped", failed=len(failures), of=len(documents), error=repr(failures[0]))
 
     async def _send(self, document: DocumentBase, vector: list[float]) -> Any:
-        value = json.dumps({"document": to_payload(document), "vector": vector}).encode()
-        return await self._producer.send(self._topic, value, key=document.event_id.encode())
+        return await self._producer.send(self._topic, encode_notice(document, vector), key=document.event_id.encode())

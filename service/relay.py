@@ -4,12 +4,11 @@ consumer runs as its own process. Each API instance reads every notice (no group
 from __future__ import annotations
 
 import asyncio
-import json
 
 import structlog
 from aiokafka import AIOKafkaConsumer
 
-from schemas.documents import document_from_payload
+from schemas.notice import decode_notice
 from service.hub import Hub
 
 log = structlog.get_logger(__name__)
@@ -33,11 +32,12 @@ async def relay_notices(bootstrap: str, topic: str, timeout_s: float, hub: Hub, 
             for records in batches.values():
                 for record in records:
                     try:
-                        notice = json.loads(record.value)
-                        documents.append(document_from_payload(notice["document"]))
-                        vectors.append(notice["vector"])
+                        document, vector = decode_notice(record.value)
                     except (ValueError, KeyError, TypeError) as exc:
                         log.warning("notice_unreadable", offset=record.offset, error=str(exc))
+                        continue
+                    documents.append(document)
+                    vectors.append(vector)
             hub.publish(documents, vectors)
     finally:
         await consumer.stop()

@@ -3,14 +3,13 @@ the caller (the consume loop, after its commit) is never stopped by them. Real b
 
 from __future__ import annotations
 
-import json
-
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from consumers.notices import IndexedNotices
 from consumers.settings import ConsumerSettings
 from knowledge.projector import project
 from schemas.events import GameEvent
+from schemas.notice import decode_notice
 from scripts.sample_season import season
 from tests.conftest import wait_until
 
@@ -20,7 +19,7 @@ async def test_a_notice_too_large_to_send_is_dropped_and_the_others_arrive(consu
     # An event near MAX_MESSAGE_BYTES: its notice (payload, content and vector) exceeds the producer's
     # default 1 MiB max_request_size, which the broker-facing client refuses before sending.
     documents[1] = documents[1].model_copy(update={"content": "x" * 1_100_000})
-    vectors = [[0.0] * 384 for _ in documents]
+    vectors = [[float(i)] * 384 for i, _ in enumerate(documents)]
     topic = consumer_settings.kafka_indexed_topic
     producer = AIOKafkaProducer(bootstrap_servers=consumer_settings.kafka_bootstrap_servers)
     await producer.start()
@@ -29,7 +28,7 @@ async def test_a_notice_too_large_to_send_is_dropped_and_the_others_arrive(consu
     finally:
         await producer.stop()
 
-    received: list[str] = []
+    received: list[tuple[str, list[float]]] = []
     reader = AIOKafkaConsumer(
         topic, bootstrap_servers=consumer_settings.kafka_bootstrap_servers, auto_offset_reset="earliest"
     )
@@ -38,10 +37,10 @@ async def test_a_notice_too_large_to_send_is_dropped_and_the_others_arrive(consu
 
         async def both_arrived() -> bool:
             for records in (await reader.getmany(timeout_ms=200)).values():
-                received.extend(json.loads(r.value)["document"]["event_id"] for r in records)
+                received.extend((d.event_id, v) for d, v in map(decode_notice, (r.value for r in records)))
             return len(received) >= 2
 
         await wait_until(both_arrived, 30, "the two sendable notices")
     finally:
         await reader.stop()
-    assert received == [documents[0].event_id, documents[2].event_id]
+    assert received == [(documents[0].event_id, vectors[0]), (documents[2].event_id, vectors[2])]
