@@ -146,10 +146,13 @@ class FastembedEmbedder:
                     vectors = await loop.run_in_executor(
                         self._query_executor, self._embed_uncached, [t for t, _ in batch]
                     )
-                except Exception as exc:
-                    for _, waiting in batch:
-                        if not waiting.done():
+                except BaseException as exc:
+                    others = [(t, waiting) for t, waiting in batch if waiting is not future and not waiting.done()]
+                    if isinstance(exc, Exception):
+                        for _, waiting in others:
                             waiting.set_exception(exc)
+                    else:  # this caller was cancelled: the others' texts go back, for whoever takes the next turn
+                        self._query_waiting[:0] = others
                     raise
                 for (_, waiting), vector in zip(batch, vectors, strict=True):
                     if not waiting.done():

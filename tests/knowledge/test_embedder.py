@@ -58,3 +58,25 @@ async def test_concurrent_queries_share_model_calls_and_get_their_own_vectors(em
     assert np.allclose(together, one_by_one, atol=1e-4)
     assert np.allclose(together, as_documents, atol=1e-4)
     assert not np.allclose(together[0], together[1], atol=1e-3)
+
+
+async def test_a_query_cancelled_while_it_embeds_for_others_does_not_strand_them(embedder: FastembedEmbedder) -> None:
+    import asyncio
+
+    first = asyncio.create_task(embedder.embed_query("a lunar calendar"))
+    await asyncio.sleep(0)  # `first` holds the turn; the next two queue behind it
+    leader = asyncio.create_task(embedder.embed_query("a solar calendar"))
+    follower = asyncio.create_task(embedder.embed_query("a stone calendar"))
+    await first
+    # `leader` takes the next turn and embeds both queued texts, its own and the follower's: cancel it then
+    # (a client gone, a request timeout). The queue is internal; reading it is how the test finds the moment.
+    for _ in range(1000):  # a few loop turns, well inside the ~10 ms the embedding takes
+        if not embedder._query_waiting:
+            break
+        await asyncio.sleep(0)
+    assert not embedder._query_waiting and not leader.done()
+    leader.cancel()
+    async with asyncio.timeout(30):
+        got = await follower
+    assert leader.cancelled()
+    assert np.allclose(got, await embedder.embed_query("a stone calendar"), atol=1e-4)
