@@ -8,7 +8,7 @@ On shutdown the consumer stops fetching, finishes and commits its batch, then ev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -20,6 +20,7 @@ from knowledge.breaker import CircuitBreaker
 from knowledge.embedder import FastembedEmbedder
 from knowledge.runtime import open_knowledge
 from schemas.documents import DocumentBase
+from service.background import supervised
 from service.deps import Runtime
 from service.errors import install_error_handlers
 from service.mcp import build_mcp, http_routes
@@ -31,8 +32,11 @@ from service.settings import AppSettings
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: AppSettings, embedder: FastembedEmbedder | None = None) -> FastAPI:
-    """The app for `settings`. Pass `embedder` to share one loaded model (tests do)."""
+def create_app(
+    settings: AppSettings, embedder: FastembedEmbedder | None = None, on_fatal: Callable[[], None] = lambda: None
+) -> FastAPI:
+    """The app for `settings`. Pass `embedder` to share one loaded model (tests do), and `on_fatal` to be
+    told when background work fails (`python -m service` stops the server and exits 1)."""
 
     current: dict[str, Runtime] = {}
     agents = build_mcp(lambda: current["runtime"])
@@ -45,6 +49,7 @@ def create_app(settings: AppSettings, embedder: FastembedEmbedder | None = None)
             current["runtime"] = runtime
             await stack.enter_async_context(agents.session_manager.run())
             stop = asyncio.Event()
+            relaying: asyncio.Task[None] | None = None
             async with asyncio.TaskGroup() as tasks:
                 if settings.service.run_consumer:
                     breaker = CircuitBreaker()
@@ -56,18 +61,19 @@ def create_app(settings: AppSettings, embedder: FastembedEmbedder | None = None)
                         ingest_loop(settings.consumer, model, store, on_indexed=publish, breaker=breaker)
                     )
                     runtime.consumer, runtime.breaker = loop.consumer, breaker
-                    tasks.create_task(loop.run(stop), name="ingest-loop")
+                    tasks.create_task(supervised("consumer", loop.run(stop), runtime, on_fatal), name="consumer")
                 elif settings.service.live_notices:
-                    c = settings.consumer
-                    relay = relay_notices(
-                        c.kafka_bootstrap_servers, c.kafka_indexed_topic, c.kafka_request_timeout_s, runtime.hub, stop
+                    relay = supervised(
+                        "notice_relay", relay_notices(settings.consumer, runtime.hub, stop), runtime, on_fatal
                     )
-                    tasks.create_task(relay, name="notice-relay")
+                    relaying = tasks.create_task(relay, name="notice_relay")
                 log.info("api_started", consumer="in process" if settings.service.run_consumer else "separate process")
                 try:
                     yield {"runtime": runtime}
                 finally:
                     stop.set()
+                    if relaying is not None:  # it may be waiting on an unreachable broker; it holds no work
+                        relaying.cancel()
 
     app = FastAPI(
         title="The Great Work: event knowledge service",

@@ -24,6 +24,8 @@ class Runtime:
     readiness_timeout_s: float = 2.0
     hub: Hub = field(default_factory=Hub)
     flags: dict[str, bool] = field(default_factory=dict)
+    #: background tasks that failed (name -> exception type): /readyz reports them
+    stopped: dict[str, str] = field(default_factory=dict)
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -1,43 +1,65 @@
 """Reads the consumer's indexed-event notices (consumers/notices.py) into this API's hub, when the
-consumer runs as its own process. Each API instance reads every notice (no group), from the end."""
+consumer runs as its own process. Each API instance reads every notice (no group), from the end.
+
+Best effort, like the notices themselves: while the broker cannot be reached the API serves
+everything else, and the relay reconnects with exponential backoff (notices sent meanwhile are not
+replayed: live subscriptions push what is indexed from now on)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import structlog
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
+from consumers.settings import ConsumerSettings
 from schemas.notice import decode_notice
 from service.hub import Hub
 
 log = structlog.get_logger(__name__)
 
 
-async def relay_notices(bootstrap: str, topic: str, timeout_s: float, hub: Hub, stop: asyncio.Event) -> None:
-    """Until `stop`: every notice on `topic` becomes a hub publication."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="latest",
-        enable_auto_commit=False,
-    )
-    async with asyncio.timeout(timeout_s * 3):
-        await consumer.start()
-    try:
-        while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=200)
-            documents, vectors = [], []
-            for records in batches.values():
-                for record in records:
-                    try:
-                        document, vector = decode_notice(record.value)
-                    except (ValueError, KeyError, TypeError) as exc:
-                        log.warning("notice_unreadable", offset=record.offset, error=str(exc))
-                        continue
-                    documents.append(document)
-                    vectors.append(vector)
-            hub.publish(documents, vectors)
-    finally:
-        await consumer.stop()
+async def relay_notices(settings: ConsumerSettings, hub: Hub, stop: asyncio.Event) -> None:
+    """Until `stop`: every notice on the indexed topic becomes a hub publication."""
+    delay = settings.retry_initial_s
+    while not stop.is_set():
+        consumer = AIOKafkaConsumer(
+            settings.kafka_indexed_topic,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+            request_timeout_ms=int(settings.kafka_request_timeout_s * 1000),
+        )
+        try:
+            async with asyncio.timeout(settings.kafka_request_timeout_s * 3):
+                await consumer.start()
+            log.info("notice_relay_connected", topic=settings.kafka_indexed_topic)
+            delay = settings.retry_initial_s
+            await _forward(consumer, hub, stop)
+        except (KafkaError, TimeoutError, OSError) as exc:
+            log.warning("notice_relay_retry", error=repr(exc), delay_s=round(delay, 2))
+        finally:
+            await consumer.stop()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await stop.wait()
+        delay = min(delay * 2, settings.retry_max_s)
+
+
+async def _forward(consumer: AIOKafkaConsumer, hub: Hub, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        batches = await consumer.getmany(timeout_ms=200)
+        documents, vectors = [], []
+        for records in batches.values():
+            for record in records:
+                try:
+                    document, vector = decode_notice(record.value)
+                except (ValueError, KeyError, TypeError) as exc:
+                    log.warning("notice_unreadable", offset=record.offset, error=str(exc))
+                    continue
+                documents.append(document)
+                vectors.append(vector)
+        hub.publish(documents, vectors)

@@ -39,5 +39,6 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """200 when every part answers; 503 naming the parts that do not."""
     names = ["model", "store"] + (["broker"] if runtime.consumer is not None else [])
     checks = dict(await asyncio.gather(*(_check(name, runtime) for name in names)))
+    checks |= {name: f"failing: stopped ({kind})" for name, kind in runtime.stopped.items()}
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(status_code=200 if ready else 503, content={"ready": ready, "checks": checks})
