@@ -96,11 +96,11 @@ async def _produce(bootstrap: str, topic: str, events: list[dict[str, Any]], rat
         await producer.stop()
 
 
-def _consumer_settings(bootstrap: str, topic: str, max_batch: int) -> ConsumerSettings:
+def _consumer_settings(bootstrap: str, topic: str) -> ConsumerSettings:
+    """The product's defaults (batch size, poll) on a topic of the bench's own."""
     return ConsumerSettings(
         kafka_bootstrap_servers=bootstrap, kafka_topics=topic, kafka_dlq_topic=topic + ".dlq",
-        kafka_group_id=f"bench-{uuid.uuid4().hex[:8]}", consumer_max_batch=max_batch, consumer_poll_ms=50,
-        kafka_create_topics=False,
+        kafka_group_id=f"bench-{uuid.uuid4().hex[:8]}", kafka_create_topics=False,
     )  # fmt: skip
 
 
@@ -111,7 +111,7 @@ async def end_to_end(
     store) until all are committed; its peak RSS is the service's memory during ingest."""
     topic = await _new_topic(bootstrap)
     await _produce(bootstrap, topic, events)
-    settings = _consumer_settings(bootstrap, topic, 256)
+    settings = _consumer_settings(bootstrap, topic)
     collection = f"ingest-{uuid.uuid4().hex[:6]}"
     env = {
         **os.environ,
@@ -204,7 +204,7 @@ async def freshness(
     async with QdrantEdgeStore.open(settings) as store:
         await store.ensure_collection(identity_of(model))
         stop = asyncio.Event()
-        async with ingest_loop(_consumer_settings(bootstrap, topic, 512), embedder, store, on_indexed) as loop:
+        async with ingest_loop(_consumer_settings(bootstrap, topic), embedder, store, on_indexed) as loop:
             task = asyncio.create_task(loop.run(stop))
             await _joined(loop.consumer, timeout_s=30)  # before the first record is produced
             await _produce(bootstrap, topic, events, rate_per_s)
