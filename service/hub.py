@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.metrics import LIVE_SUBSCRIPTIONS
-from knowledge.store.base import conditions, holds
+from knowledge.store.base import Condition, conditions, holds
 from schemas.documents import DocumentBase, to_payload
 from schemas.search import SearchFilters
 
@@ -36,6 +36,15 @@ class Subscription:
     min_score: float
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     dropped: int = 0
+    #: `filters` as the store's conditions, judged in memory for each new document
+    wanted: list[Condition] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.wanted = conditions(self.filters)
+
+    def accepts(self, document: DocumentBase, score: float) -> bool:
+        """Whether a newly indexed document (with its cosine to the query) matches the standing query."""
+        return score >= self.min_score and all(holds(c, document) for c in self.wanted)
 
     def offer(self, message: dict[str, Any]) -> None:
         """Queue a match; when full, drop the oldest waiting one (and count it)."""
@@ -77,10 +86,9 @@ class Hub:
         matrix = np.asarray(vectors, dtype=np.float32)
         queued = 0
         for subscription in list(self._subscriptions.values()):
-            wanted = conditions(subscription.filters)  # the store's filter rules, judged in memory
             scores = matrix @ subscription.vector  # unit vectors: the cosine similarity, as search scores
             for document, score in zip(documents, scores, strict=True):
-                if score >= subscription.min_score and all(holds(c, document) for c in wanted):
+                if subscription.accepts(document, float(score)):
                     payload = to_payload(document)
                     subscription.offer({"type": "event", "score": round(float(score), 4), "event_id": document.event_id,
                                         "category": document.category.value, "action": document.action,
