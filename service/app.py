@@ -63,16 +63,14 @@ def create_app(
                     runtime.consumer, runtime.breaker = loop.consumer, breaker
                     tasks.create_task(supervised("consumer", loop.run(stop), runtime, on_fatal), name="consumer")
                 elif settings.service.live_notices:
-                    relay = supervised(
-                        "notice_relay", relay_notices(settings.consumer, runtime.hub, stop), runtime, on_fatal
-                    )
+                    relay = supervised("notice_relay", relay_notices(settings.consumer, runtime.hub), runtime, on_fatal)
                     relaying = tasks.create_task(relay, name="notice_relay")
                 log.info("api_started", consumer="in process" if settings.service.run_consumer else "separate process")
                 try:
                     yield {"runtime": runtime}
                 finally:
                     stop.set()
-                    if relaying is not None:  # it may be waiting on an unreachable broker; it holds no work
+                    if relaying is not None:  # runs until cancelled: it holds no work to finish
                         relaying.cancel()
 
     app = FastAPI(

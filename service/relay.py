@@ -8,7 +8,6 @@ replayed: live subscriptions push what is indexed from now on)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 from aiokafka import AIOKafkaConsumer
@@ -21,10 +20,10 @@ from service.hub import Hub
 log = structlog.get_logger(__name__)
 
 
-async def relay_notices(settings: ConsumerSettings, hub: Hub, stop: asyncio.Event) -> None:
-    """Until `stop`: every notice on the indexed topic becomes a hub publication."""
+async def relay_notices(settings: ConsumerSettings, hub: Hub) -> None:
+    """Until cancelled: every notice on the indexed topic becomes a hub publication."""
     delay = settings.retry_initial_s
-    while not stop.is_set():
+    while True:
         consumer = AIOKafkaConsumer(
             settings.kafka_indexed_topic,
             bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -38,19 +37,17 @@ async def relay_notices(settings: ConsumerSettings, hub: Hub, stop: asyncio.Even
                 await consumer.start()
             log.info("notice_relay_connected", topic=settings.kafka_indexed_topic)
             delay = settings.retry_initial_s
-            await _forward(consumer, hub, stop)
+            await _forward(consumer, hub)
         except (KafkaError, TimeoutError, OSError) as exc:
             log.warning("notice_relay_retry", error=repr(exc), delay_s=round(delay, 2))
         finally:
             await consumer.stop()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(delay):
-                await stop.wait()
+        await asyncio.sleep(delay)
         delay = min(delay * 2, settings.retry_max_s)
 
 
-async def _forward(consumer: AIOKafkaConsumer, hub: Hub, stop: asyncio.Event) -> None:
-    while not stop.is_set():
+async def _forward(consumer: AIOKafkaConsumer, hub: Hub) -> None:
+    while True:
         batches = await consumer.getmany(timeout_ms=200)
         documents, vectors = [], []
         for records in batches.values():
