@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -172,3 +173,11 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 30, what: str = "
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout_s} s waiting for {what or condition}")
         time.sleep(0.05)
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on (now): for a server to bind, or as a broker that is not there."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

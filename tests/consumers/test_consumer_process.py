@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -14,15 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from consumers.settings import ConsumerSettings
 from scripts.sample_season import season
-from tests.conftest import ROOT, encode, produce, wait_until
+from tests.conftest import ROOT, encode, free_port, produce, wait_until
 from tests.consumers.test_ingest import committed_offsets
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def indexed_total(url: str) -> float:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -26,23 +25,16 @@ from service.background import supervised
 from service.deps import Runtime
 from service.routers.health import readyz
 from service.settings import AppSettings, ServiceSettings
-from tests.conftest import encode, produce, wait_for, wait_until
+from tests.conftest import encode, free_port, produce, wait_for, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port  # nothing listens on it any more
 
 
 def test_an_api_whose_broker_is_unreachable_serves_search_while_its_relay_retries(
     knowledge_settings: KnowledgeSettings, consumer_settings: ConsumerSettings, embedder: FastembedEmbedder
 ) -> None:
     unreachable = consumer_settings.model_copy(
-        update={"kafka_bootstrap_servers": f"127.0.0.1:{closed_port()}", "retry_initial_s": 0.05, "retry_max_s": 0.2}
+        update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}", "retry_initial_s": 0.05, "retry_max_s": 0.2}
     )
     settings = AppSettings(service=ServiceSettings(run_consumer=False, live_notices=True),
                            knowledge=knowledge_settings, consumer=unreachable)  # fmt: skip
@@ -79,7 +71,7 @@ async def test_a_failed_background_task_is_named_by_readiness_and_asks_the_proce
 
 async def test_an_api_whose_consumer_is_fenced_exits_1(consumer_settings: ConsumerSettings, tmp_path: Path) -> None:
     tx_id = f"tx-{consumer_settings.kafka_group_id}"
-    port = closed_port()
+    port = free_port()
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": consumer_settings.kafka_bootstrap_servers,
            "KAFKA_TOPICS": consumer_settings.topics[0], "KAFKA_DLQ_TOPIC": consumer_settings.kafka_dlq_topic,
            "KAFKA_GROUP_ID": consumer_settings.kafka_group_id, "KAFKA_TRANSACTIONAL_ID": tx_id,

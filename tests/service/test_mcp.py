@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from knowledge.settings import KnowledgeSettings
 from scripts.sample_season import season
 from service.app import create_app
 from service.settings import AppSettings, ServiceSettings
-from tests.conftest import ROOT, encode, produce, wait_until
+from tests.conftest import ROOT, encode, free_port, produce, wait_until
 
 
 def text_of(result: Any) -> list[str]:
@@ -37,13 +36,6 @@ def entries(lines: list[str]) -> list[dict[str, Any]]:
         for match in re.finditer(r"<entry><content>(.*?)</content><metadata>(.*?)</metadata></entry>", line, re.S):
             found.append({"content": match[1], **json.loads(match[2])})
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
