@@ -52,6 +52,10 @@ def _hits(found: list[ScoredPayload]) -> list[SearchHit]:
     return [SearchHit(score=f.score, **stored_document(f.payload).model_dump()) for f in found]
 
 
+_DEFAULT_MODE: Mode = SearchRequest.model_fields["mode"].default
+_DEFAULT_FUSION: Fusion = SearchRequest.model_fields["fusion"].default
+
+
 async def search(embedder: Embedder, store: KnowledgeStore, request: SearchRequest) -> SearchResponse:
     """Search with filters, best first, in the request's mode; optionally weighted by recency."""
     wanted = request.top_k * 3 if request.recency_half_life_days else request.top_k
@@ -157,7 +161,7 @@ async def facets(embedder: Embedder, store: KnowledgeStore, request: FacetReques
         counted = {name: await store.facet(key, request.filters, request.limit) for name, key in FACET_FIELDS.items()}
         return FacetResponse(query=None, total=await store.count(request.filters), facets=counted)
     # The query's hits as /v1/search finds them by default.
-    found = await _find(embedder, store, request.query, request.filters, request.top_k, "hybrid", "score")
+    found = await _find(embedder, store, request.query, request.filters, request.top_k, _DEFAULT_MODE, _DEFAULT_FUSION)
     result: dict[str, dict[str, int]] = {}
     for name, key in FACET_FIELDS.items():
         counts: dict[str, int] = {}
