@@ -39,8 +39,9 @@ start() {
     java -cp "$libs/*" kafka.tools.StorageTool format -t "$cluster_id" -c "$home/server-$port.properties" \
       >/dev/null 2>&1
   fi
-  nohup java -Xms256m -Xmx768m -XX:+UseG1GC -cp "$libs/*" kafka.Kafka "$home/server-$port.properties" \
-    >"$logfile" 2>&1 &
+  nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
+    -cp "$libs/*" kafka.Kafka "$home/server-$port.properties" \
+    >>"$logfile" 2>&1 &
   echo $! > "$pidfile"
   for _ in $(seq 1 120); do
     if is_up; then echo "kafka.sh: broker up on 127.0.0.1:$port" >&2; return 0; fi
