@@ -11,8 +11,10 @@ at a time; on revoke, that batch finishes and commits first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -33,6 +35,7 @@ from knowledge.metrics import (
     BATCH_SIZE,
     COMMIT_FAILURES,
     CONSUMER_LAG,
+    CONSUMER_LAST_BATCH_AGE,
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
     EVENTS_INDEXED,
@@ -98,6 +101,10 @@ class IngestLoop:
         self.indexed_total = 0
         self.dead_lettered_total = 0
         self.batches_total = 0
+        #: next offset to read per partition, as this loop last committed it
+        self._done: dict[TopicPartition, int] = {}
+        self._last_progress = time.monotonic()
+        CONSUMER_LAST_BATCH_AGE.set_function(lambda: time.monotonic() - self._last_progress)
 
     @property
     def consumer(self) -> AIOKafkaConsumer:
@@ -109,9 +116,16 @@ class IngestLoop:
         self._consumer.subscribe(self._settings.topics, listener=_CommitOnRevoke(self.batch_lock))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set; the batch in flight is finished and committed first."""
-        while not stop.is_set():
-            await self.poll_once(stop)
+        """Consume until `stop` is set; the batch in flight is finished and committed first. Lag is
+        measured on its own meanwhile, so it keeps telling the truth while a batch is retried."""
+        watcher = asyncio.create_task(self._watch_lag())
+        try:
+            while not stop.is_set():
+                await self.poll_once(stop)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         log.info("consumer_stopped", indexed=self.indexed_total, dead_lettered=self.dead_lettered_total)
 
     async def run_until_idle(self, stop: asyncio.Event | None = None, idle_polls: int = 2) -> None:
@@ -140,6 +154,7 @@ class IngestLoop:
         )
         records = [record for partition_records in batches.values() for record in partition_records]
         if not records:
+            self._last_progress = time.monotonic()  # nothing to do is not a stall
             return 0
         for record in records:
             EVENTS_CONSUMED.labels(record.topic).inc()
@@ -153,6 +168,9 @@ class IngestLoop:
                 # is read again by whoever owns these partitions next.
                 return 0
         self._count(result)
+        self._last_progress = time.monotonic()
+        for (topic, partition), offset in result.next_offsets.items():
+            self._done[TopicPartition(topic, partition)] = offset
         await self._record_lag()
         log.info(
             "batch_indexed",
@@ -214,6 +232,29 @@ class IngestLoop:
             EVENTS_DEAD_LETTERED.labels(letter.reason.value).inc()
         STALE_WRITES_REJECTED.inc(len(result.stale))
 
+    async def _watch_lag(self) -> None:
+        """Every `LAG_INTERVAL_S`: lag = the partition's end (asked of the broker) minus what is
+        committed. Runs beside the batches, so an outage or a retried batch shows as growing lag;
+        while the broker itself is down the gauge keeps its last value and
+        `consumer_seconds_since_last_batch` grows."""
+        while True:
+            await asyncio.sleep(self._settings.lag_interval_s)
+            assigned = list(self._consumer.assignment())
+            if not assigned:
+                continue
+            try:
+                async with asyncio.timeout(self._settings.kafka_request_timeout_s):
+                    ends = await self._consumer.end_offsets(assigned)
+                    for tp in assigned:
+                        done = self._done.get(tp)
+                        if done is None:
+                            done = await self._consumer.committed(tp)
+                        if done is None:
+                            done = (await self._consumer.beginning_offsets([tp]))[tp]
+                        CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, ends[tp] - done))
+            except (KafkaError, TimeoutError, OSError) as exc:
+                log.debug("lag_unknown", error=repr(exc))
+
     async def _record_lag(self) -> None:
         """Lag per assigned partition: the partition's end (as of the last fetch) minus our position."""
         for tp in self._consumer.assignment():
@@ -251,8 +292,10 @@ def transactional_id(settings: ConsumerSettings) -> str:
 
 
 @asynccontextmanager
-async def kafka_clients(settings: ConsumerSettings) -> AsyncIterator[tuple[AIOKafkaConsumer, AIOKafkaProducer]]:
-    """A started group consumer (manual commit) and transactional producer, stopped on exit."""
+async def kafka_clients(
+    settings: ConsumerSettings,
+) -> AsyncIterator[tuple[AIOKafkaConsumer, TransactionalCommitter]]:
+    """A started group consumer (manual commit) and the committer with its transactional producer."""
     if settings.kafka_create_topics:
         await ensure_topics(settings)
     timeout_ms = max(int(settings.kafka_request_timeout_s * 1000), 5000)
@@ -270,24 +313,33 @@ async def kafka_clients(settings: ConsumerSettings) -> AsyncIterator[tuple[AIOKa
         fetch_max_bytes=max(52428800, settings.max_message_bytes * 2),
         max_partition_fetch_bytes=max(1048576, settings.max_message_bytes * 2),
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        transactional_id=transactional_id(settings),
-        transaction_timeout_ms=60_000,
-        request_timeout_ms=timeout_ms,
-        max_request_size=max(1048576, settings.max_message_bytes * 2),
+
+    def make_producer() -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            transactional_id=transactional_id(settings),
+            transaction_timeout_ms=60_000,
+            request_timeout_ms=timeout_ms,
+            max_request_size=max(1048576, settings.max_message_bytes * 2),
+        )
+
+    committer = TransactionalCommitter(
+        make_producer,
+        consumer.committed,
+        settings.kafka_dlq_topic,
+        settings.kafka_group_id,
+        settings.kafka_request_timeout_s,
     )
-    async with asyncio.timeout(settings.kafka_request_timeout_s * 3):
-        await producer.start()
+    await committer.start()
     try:
         async with asyncio.timeout(settings.kafka_request_timeout_s * 3):
             await consumer.start()
         try:
-            yield consumer, producer
+            yield consumer, committer
         finally:
             await consumer.stop()
     finally:
-        await producer.stop()
+        await committer.stop()
 
 
 @asynccontextmanager
@@ -299,10 +351,7 @@ async def ingest_loop(
     breaker: CircuitBreaker | None = None,
 ) -> AsyncIterator[IngestLoop]:
     """A subscribed IngestLoop with its Kafka clients, closed on exit."""
-    async with kafka_clients(settings) as (consumer, producer):
-        committer = TransactionalCommitter(
-            producer, settings.kafka_dlq_topic, settings.kafka_group_id, settings.kafka_request_timeout_s
-        )
+    async with kafka_clients(settings) as (consumer, committer):
         pipeline = Pipeline(embedder, store, settings.max_message_bytes)
         loop = IngestLoop(consumer, pipeline, committer, settings, breaker, on_indexed)
         loop.subscribe()

@@ -1,7 +1,9 @@
 """One batch, end to end: decode -> project -> embed -> upsert; bad records become dead letters.
 
-The batch succeeds as a whole or raises. The loop then writes the dead letters and commits the
-offsets together (consumers/committer.py), only after `process` returned.
+The batch succeeds as a whole or raises (an outage: the loop retries it). A batch the store refuses
+for good (`StoreRejected`) is split in halves until the refused documents are found: those become
+`store_rejected` dead letters with the store's message, the rest is stored. The loop then writes the
+dead letters and commits the offsets together (consumers/committer.py), only after `process` returned.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from typing import Any
 from consumers.decoding import decode_event
 from consumers.errors import BadEvent
 from knowledge.embedder import Embedder
+from knowledge.errors import StoreRejected
 from knowledge.metrics import EMBED_SECONDS, INGEST_TO_SEARCHABLE, UPSERT_SECONDS
 from knowledge.projector import project
-from knowledge.sparse import encoder, keyword_text
+from knowledge.sparse import Sparse, encoder, keyword_text
 from knowledge.store.base import KnowledgeStore
 from knowledge.tracing import tracer
 from knowledge.versioning import is_older, stored_version, version_of
-from schemas.dead_letter import DeadLetter
+from schemas.dead_letter import DeadLetter, DeadLetterReason
 from schemas.documents import DocumentBase, KafkaSource
 
 
@@ -45,6 +48,21 @@ class Pipeline:
         self._embedder = embedder
         self._store = store
         self._max_bytes = max_message_bytes
+
+    async def _upsert_splitting(
+        self, documents: list[DocumentBase], vectors: list[list[float]], sparse: list[Sparse]
+    ) -> list[tuple[int, str]]:
+        """Store what the store accepts; return (index, the store's reason) of each document it refused."""
+        try:
+            await self._store.upsert(documents, vectors, sparse)
+            return []
+        except StoreRejected as exc:
+            if len(documents) == 1:
+                return [(0, str(exc))]
+        half = len(documents) // 2
+        first = await self._upsert_splitting(documents[:half], vectors[:half], sparse[:half])
+        second = await self._upsert_splitting(documents[half:], vectors[half:], sparse[half:])
+        return first + [(half + i, reason) for i, reason in second]
 
     def _to_document(self, record: Any) -> DocumentBase:
         event = decode_event(record.value, self._max_bytes)
@@ -75,25 +93,16 @@ class Pipeline:
     async def _process(self, records: Sequence[Any]) -> BatchResult:
         result = BatchResult()
         by_id: dict[str, DocumentBase] = {}
+        record_of: dict[int, Any] = {}  # id(document) -> its record
         for record in records:
             tp = (record.topic, record.partition)
             result.next_offsets[tp] = max(result.next_offsets.get(tp, 0), record.offset + 1)
             try:
                 document = self._to_document(record)
             except BadEvent as bad:
-                result.dead_letters.append(
-                    DeadLetter(
-                        reason=bad.reason,
-                        detail=bad.detail,
-                        source_topic=record.topic,
-                        source_partition=record.partition,
-                        source_offset=record.offset,
-                        source_timestamp_ms=record.timestamp,
-                        key=record.key,
-                        value=record.value,
-                    )
-                )
+                result.dead_letters.append(_dead_letter(record, bad.reason, bad.detail))
                 continue
+            record_of[id(document)] = record
             # The same event twice in one batch: the newer version wins, as it would across batches.
             earlier = by_id.get(document.event_id)
             if earlier is not None and is_older(version_of(document), version_of(earlier)):
@@ -112,9 +121,30 @@ class Pipeline:
                 result.vectors = await self._embedder.embed_documents([d.embedding_text for d in result.indexed])
             sparse = [encoder().document(keyword_text(d.title, d.embedding_text)) for d in result.indexed]
             with tracer().start_as_current_span("upsert"), UPSERT_SECONDS.time():
-                await self._store.upsert(result.indexed, result.vectors, sparse)
+                refused = await self._upsert_splitting(result.indexed, result.vectors, sparse)
+            for index, reason in refused:
+                record = record_of[id(result.indexed[index])]
+                result.dead_letters.append(_dead_letter(record, DeadLetterReason.STORE_REJECTED, reason))
+            if refused:
+                gone = {index for index, _ in refused}
+                kept = [i for i in range(len(result.indexed)) if i not in gone]
+                result.indexed = [result.indexed[i] for i in kept]
+                result.vectors = [result.vectors[i] for i in kept]
             searchable_ms = time.time() * 1000
             for document in result.indexed:
                 if document.source is not None and document.source.timestamp_ms is not None:
                     INGEST_TO_SEARCHABLE.observe(max(0.0, searchable_ms - document.source.timestamp_ms) / 1000)
         return result
+
+
+def _dead_letter(record: Any, reason: DeadLetterReason, detail: str) -> DeadLetter:
+    return DeadLetter(
+        reason=reason,
+        detail=detail,
+        source_topic=record.topic,
+        source_partition=record.partition,
+        source_offset=record.offset,
+        source_timestamp_ms=record.timestamp,
+        key=record.key,
+        value=record.value,
+    )

@@ -36,6 +36,7 @@ class ConsumerSettings(BaseSettings):
     metrics_port: int = Field(
         default=9108, ge=0, le=65535, description="Prometheus /metrics of a standalone consumer; 0: off."
     )
+    lag_interval_s: float = Field(default=5.0, gt=0, description="How often lag is measured against the broker.")
     retry_initial_s: float = Field(default=0.2, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
 

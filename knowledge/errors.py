@@ -3,6 +3,8 @@
 KnowledgeError
 ├── TransientError        retry with backoff (store timeout, store unreachable); never the DLQ
 │   └── StoreUnavailable
+├── StoreRejected         the store refuses these points for good (a 4xx, a value it cannot hold):
+│                         the consumer splits the batch and dead-letters the points responsible
 └── ConfigurationError    stop and tell the operator (wrong model for this collection, bad files)
     └── ModelMismatch
 """
@@ -22,6 +24,12 @@ class TransientError(KnowledgeError):
 
 class StoreUnavailable(TransientError):
     """The store did not answer in time, or answered with a server-side failure."""
+
+
+class StoreRejected(KnowledgeError):
+    """The store refused a write for a reason that will not go away by retrying it."""
+
+    retriable = False
 
 
 class ConfigurationError(KnowledgeError):

@@ -39,3 +39,9 @@ SEARCH_SECONDS = Histogram(
 )
 CIRCUIT_BREAKER_OPEN = Gauge("circuit_breaker_open", "1 while the store circuit breaker is open, else 0.")
 LIVE_SUBSCRIPTIONS = Gauge("live_subscriptions", "Open live subscriptions (WebSocket and SSE).")
+UNREADABLE_POINTS = Counter(
+    "unreadable_points_total", "Stored points left out of an answer because their payload cannot be decoded."
+)
+CONSUMER_LAST_BATCH_AGE = Gauge(
+    "consumer_seconds_since_last_batch", "Seconds since the consumer last stored and committed a batch."
+)

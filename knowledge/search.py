@@ -6,14 +6,19 @@ import asyncio
 import base64
 import binascii
 import json
+import math
 from typing import Any
 from uuid import UUID
+
+from pydantic import ValidationError
 
 from knowledge.embedder import Embedder
 from knowledge.fusion import CANDIDATES, Ranked, fuse
 from knowledge.projector import point_id
 from knowledge.sparse import encoder
-from knowledge.store.base import KnowledgeStore, ScoredPayload
+from knowledge.store.base import KnowledgeStore, ScoredPayload, skip_unreadable
+from schemas import limits
+from schemas.events import MAX_EVENT_ID_CHARS
 from schemas.search import (
     FACET_FIELDS,
     EntityKind,
@@ -48,8 +53,22 @@ def stored_document(payload: dict[str, Any]) -> StoredDocument:
     )
 
 
+def _readable(payload: dict[str, Any], point: str) -> StoredDocument | None:
+    """The payload as a document, or None (logged and counted) when it is not one this service wrote."""
+    try:
+        return stored_document(payload)
+    except (KeyError, ValidationError) as exc:
+        skip_unreadable(point, exc)
+        return None
+
+
 def _hits(found: list[ScoredPayload]) -> list[SearchHit]:
-    return [SearchHit(score=f.score, **stored_document(f.payload).model_dump()) for f in found]
+    hits = []
+    for f in found:
+        document = _readable(f.payload, f.id)
+        if document is not None:
+            hits.append(SearchHit(score=f.score, **document.model_dump()))
+    return hits
 
 
 _DEFAULT_MODE: Mode = SearchRequest.model_fields["mode"].default
@@ -87,12 +106,21 @@ async def _hybrid(
 ) -> list[ScoredPayload]:
     """Both lists (ids and scores only), fused; then the payloads of the `wanted` best."""
     limit = max(CANDIDATES, wanted)
-    async with asyncio.TaskGroup() as group:  # BM25 runs in the store while the query is embedded
-        keyword = group.create_task(store.search(encoder().query(query), filters, limit, with_payload=False))
-        dense = await store.search(await embedder.embed_query(query), filters, limit, with_payload=False)
+    try:
+        async with asyncio.TaskGroup() as group:  # BM25 runs in the store while the query is embedded
+            keyword = group.create_task(store.search(encoder().query(query), filters, limit, with_payload=False))
+            dense = await store.search(await embedder.embed_query(query), filters, limit, with_payload=False)
+    except ExceptionGroup as failed:  # callers handle the error itself (StoreUnavailable: 503), not a group
+        raise first_error(failed) from None
     fused = fuse(_ranked(dense), _ranked(keyword.result()), fusion)[:wanted]
     payloads = {str(point_id(p["event_id"])): p for p in await store.retrieve([UUID(f.id) for f in fused])}
     return [ScoredPayload(f.id, f.score, payloads[f.id]) for f in fused if f.id in payloads]
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first exception of a (possibly nested) group."""
+    first = group.exceptions[0]
+    return first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _ranked(found: list[ScoredPayload]) -> list[Ranked]:
@@ -121,38 +149,67 @@ async def related(store: KnowledgeStore, event_id: str, top_k: int, filters: Sea
     return _hits([f for f in found if f.payload.get("event_id") != event_id][:top_k])
 
 
-def _encode_cursor(ts: float, seen: list[str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"ts": ts, "seen": seen}).encode()).decode()
+#: Most events sharing one timestamp that a timeline pages through (the game writes a few per second).
+MAX_TIES = 10_000
 
 
-def _decode_cursor(cursor: str) -> tuple[float, set[str]]:
+def _encode_cursor(ts: float, after: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"ts": ts, "after": after}).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    """(timestamp, event id) of the last event returned: the next page starts after it."""
+    refused = BadCursor("cursor is not one this service returned")
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return float(data["ts"]), {str(s) for s in data["seen"]}
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise BadCursor("cursor is not one this service returned") from exc
+        data = limits.parse(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError):  # UnsafeJson is a ValueError
+        raise refused from None
+    ts, after = (data.get("ts"), data.get("after")) if isinstance(data, dict) else (None, None)
+    if isinstance(ts, bool) or not isinstance(ts, int | float) or not -1e12 < ts < 1e12:
+        raise refused
+    if not isinstance(after, str) or len(after) > MAX_EVENT_ID_CHARS:
+        raise refused
+    return float(ts), after
+
+
+def _in_order(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(payloads, key=lambda p: (p.get("occurred_at_ts", 0.0), str(p.get("event_id", ""))))
 
 
 async def timeline(
     store: KnowledgeStore, kind: EntityKind, entity_id: str, limit: int, cursor: str | None
 ) -> TimelinePage:
-    """An entity's events in time order, `limit` at a time; the cursor resumes after the last one."""
-    start, seen = _decode_cursor(cursor) if cursor else (None, set())
-    payloads = await store.scroll_by_time(kind.filters(entity_id), limit + len(seen) + 1, start)
-    fresh = [p for p in payloads if p.get("event_id") not in seen]
-    page, more = fresh[:limit], len(fresh) > limit
+    """An entity's events in time order (ties by event id), `limit` at a time; the cursor (the last
+    event's time and id, a few dozen bytes however many events share a time) resumes after it."""
+    filters = kind.filters(entity_id)
+    items: list[dict[str, Any]] = []
+    start: float | None = None
+    if cursor:
+        ts, after = _decode_cursor(cursor)
+        ties = await store.scroll_by_time(filters, MAX_TIES, ts, until_ts=ts)
+        items = _in_order([p for p in ties if str(p.get("event_id", "")) > after])
+        start = math.nextafter(ts, math.inf)
+    if len(items) <= limit:
+        wanted = limit + 1 - len(items)
+        more = await store.scroll_by_time(filters, wanted, start)
+        if len(more) == wanted:  # the last timestamp's events may go on beyond this read: take them all
+            last = more[-1].get("occurred_at_ts")
+            if isinstance(last, int | float):
+                more = [p for p in more if p.get("occurred_at_ts") != last]
+                more += await store.scroll_by_time(filters, MAX_TIES, last, until_ts=last)
+        items += _in_order(more)
+    page = items[:limit]
     next_cursor = None
-    if page and more:
-        last_ts = page[-1]["occurred_at_ts"]
-        same = [p["event_id"] for p in page if p["occurred_at_ts"] == last_ts]
-        next_cursor = _encode_cursor(last_ts, same + ([*seen] if last_ts == start else []))
-    return TimelinePage(kind=kind, id=entity_id, events=[stored_document(p) for p in page], next_cursor=next_cursor)
+    if len(items) > limit and page:
+        next_cursor = _encode_cursor(float(page[-1]["occurred_at_ts"]), str(page[-1]["event_id"]))
+    events = [d for d in (_readable(p, str(p.get("event_id"))) for p in page) if d is not None]
+    return TimelinePage(kind=kind, id=entity_id, events=events, next_cursor=next_cursor)
 
 
 async def get_event(store: KnowledgeStore, event_id: str) -> StoredDocument | None:
     """The stored document of one event, if it is indexed."""
     payloads = await store.retrieve([point_id(event_id)])
-    return stored_document(payloads[0]) if payloads else None
+    return _readable(payloads[0], event_id) if payloads else None
 
 
 async def facets(embedder: Embedder, store: KnowledgeStore, request: FacetRequest) -> FacetResponse:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.documents import Category
+from schemas.events import MAX_ACTION_CHARS
+from schemas.limits import Text
 
 MAX_TOP_K = 100
+#: The game writes years as up to 6 digits ("Y57.D19").
+MAX_GAME_YEAR = 999_999
+#: An id a filter may name (players, scholars, expedition codes).
+FilterId = Annotated[Text, Field(min_length=1, max_length=200)]
+#: Query text, in words.
+QueryText = Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
 class SearchFilters(BaseModel):
@@ -18,14 +26,16 @@ class SearchFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    category: list[Category] | None = Field(default=None, description="Any of these categories.")
-    action: list[str] | None = Field(default=None, description="Any of these actions.")
-    player_id: str | None = Field(default=None, description="Events naming this player.")
-    scholar_id: str | None = Field(default=None, description="Events naming this scholar.")
-    expedition_code: str | None = None
+    category: list[Category] | None = Field(default=None, max_length=20, description="Any of these categories.")
+    action: list[Annotated[Text, Field(max_length=MAX_ACTION_CHARS)]] | None = Field(
+        default=None, max_length=100, description="Any of these actions."
+    )
+    player_id: FilterId | None = Field(default=None, description="Events naming this player.")
+    scholar_id: FilterId | None = Field(default=None, description="Events naming this scholar.")
+    expedition_code: FilterId | None = None
     occurred_after: AwareDatetime | None = Field(default=None, description="occurred_at >= this.")
     occurred_before: AwareDatetime | None = Field(default=None, description="occurred_at < this.")
-    game_year: int | None = None
+    game_year: int | None = Field(default=None, ge=0, le=MAX_GAME_YEAR)
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> SearchFilters:
@@ -59,8 +69,8 @@ class RelatedQuery(FilteredQuery):
 class StreamQuery(FilteredQuery):
     """`GET /v1/stream` query string: a standing query."""
 
-    query: str = Field(min_length=1, max_length=2000)
-    min_score: float = Field(default=0.3, ge=-1, le=1)
+    query: QueryText
+    min_score: float = Field(default=0.3, ge=-1, le=1, allow_inf_nan=False)
 
 
 #: Which lists a search ranks by: dense vectors, BM25, or both fused.
@@ -74,7 +84,7 @@ class SearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=2000, description="What to look for, in words.")
+    query: QueryText = Field(description="What to look for, in words.")
     top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
     filters: SearchFilters = Field(default_factory=SearchFilters)
     mode: Mode = Field(
@@ -86,7 +96,10 @@ class SearchRequest(BaseModel):
         description="How hybrid fuses its lists: score (0.3 x cosine + 0.7 x BM25 / best BM25) or rrf (by rank).",
     )
     recency_half_life_days: float | None = Field(
-        default=None, gt=0, description="Weight hits by age: a hit this many days older than the newest counts half."
+        default=None,
+        gt=0,
+        le=1e6,
+        description="Weight hits by age: a hit this many days older than the newest counts half.",
     )
 
 
@@ -153,7 +166,7 @@ class FacetRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str | None = Field(default=None, min_length=1, max_length=2000, description="Count among its hits.")
+    query: QueryText | None = Field(default=None, description="Count among its hits.")
     top_k: int = Field(default=100, ge=1, le=1000, description="How many hits of `query` are counted.")
     filters: SearchFilters = Field(default_factory=SearchFilters)
     limit: int = Field(default=20, ge=1, le=100, description="Values per facet, most common first.")

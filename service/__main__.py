@@ -1,18 +1,42 @@
-"""`python -m service`: the API (and, by default, the consumer) on uvicorn. uvicorn handles SIGTERM/SIGINT:
-it stops accepting, then the lifespan stops the consumer after its batch and closes the store. If
-background work fails (service/background.py), the server stops the same way and the process exits 1."""
+"""`python -m service`: the API (and, by default, the consumer) on uvicorn.
+
+SIGTERM/SIGINT: at once, the consumer stops fetching and every live stream (WebSocket, SSE) is ended
+(service/app.py `request_shutdown`); uvicorn stops accepting, lets open requests finish (at most
+`SHUTDOWN_GRACE_S`), then the lifespan waits for the batch in flight to commit and closes the store.
+The process exits within seconds, with open listeners too. If background work fails
+(service/background.py), the server stops the same way and the process exits 1."""
 
 from __future__ import annotations
 
 import contextlib
 import sys
+from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from knowledge.logs import configure_logging
 from knowledge.tracing import TracingSettings, configure_tracing
-from service.app import create_app
+from service.app import create_app, request_shutdown
 from service.settings import AppSettings
+
+#: How long open HTTP requests may take to finish once shutdown began (live streams end at once).
+SHUTDOWN_GRACE_S = 5
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which also begins the app's own shutdown the moment a signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        request_shutdown(self._app)
+        super().handle_exit(sig, frame)
+        # uvicorn re-raises a captured signal once it has shut down, so the process dies of it (exit
+        # -15). A shutdown that went as planned exits 0 here; a failed one exits 1 (below).
+        self._captured_signals.clear()
 
 
 def main() -> None:
@@ -28,15 +52,17 @@ def main() -> None:
         if server is not None:
             server.should_exit = True
 
+    app = create_app(settings, on_fatal=stop_serving)
     config = uvicorn.Config(
-        create_app(settings, on_fatal=stop_serving),
+        app,
         host=settings.service.api_host,
         port=settings.service.api_port,
         log_config=None,
         access_log=False,  # service/middleware.py logs each request with its id
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        ws="websockets-sansio",
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, app)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     if failed or not server.started:  # background work failed, or start-up did

@@ -49,6 +49,13 @@ def create_app(
             current["runtime"] = runtime
             await stack.enter_async_context(agents.session_manager.run())
             stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+
+            def begin_shutdown() -> None:  # on the loop: stop fetching now, end every live stream
+                stop.set()
+                runtime.hub.close()
+
+            app.state.begin_shutdown = lambda: loop.call_soon_threadsafe(begin_shutdown)
             relaying: asyncio.Task[None] | None = None
             async with asyncio.TaskGroup() as tasks:
                 if settings.service.run_consumer:
@@ -57,11 +64,11 @@ def create_app(
                     async def publish(documents: Sequence[DocumentBase], vectors: Sequence[list[float]]) -> None:
                         runtime.hub.publish(documents, vectors)
 
-                    loop = await stack.enter_async_context(
+                    ingest = await stack.enter_async_context(
                         ingest_loop(settings.consumer, model, store, on_indexed=publish, breaker=breaker)
                     )
-                    runtime.consumer, runtime.breaker = loop.consumer, breaker
-                    tasks.create_task(supervised("consumer", loop.run(stop), runtime, on_fatal), name="consumer")
+                    runtime.consumer, runtime.breaker = ingest.consumer, breaker
+                    tasks.create_task(supervised("consumer", ingest.run(stop), runtime, on_fatal), name="consumer")
                 elif settings.service.live_notices:
                     relay = supervised("notice_relay", relay_notices(settings.consumer, runtime.hub), runtime, on_fatal)
                     relaying = tasks.create_task(relay, name="notice_relay")
@@ -69,7 +76,7 @@ def create_app(
                 try:
                     yield {"runtime": runtime}
                 finally:
-                    stop.set()
+                    begin_shutdown()
                     if relaying is not None:  # runs until cancelled: it holds no work to finish
                         relaying.cancel()
 
@@ -89,3 +96,12 @@ def create_app(
     hosts = [h.strip() for h in settings.service.mcp_allowed_hosts.split(",") if h.strip()]
     app.router.routes.extend(http_routes(agents, hosts))
     return app
+
+
+def request_shutdown(app: FastAPI) -> None:
+    """Begin shutting down at once (safe from a signal handler): the consumer stops fetching and
+    finishes its batch, and every live stream is ended, so the server's own shutdown does not wait
+    on them. The lifespan's exit completes it."""
+    begin: Callable[[], Any] | None = getattr(app.state, "begin_shutdown", None)
+    if begin is not None:
+        begin()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import structlog
 
 from knowledge.metrics import LIVE_SUBSCRIPTIONS
 from knowledge.store.base import Condition, conditions, holds
@@ -23,6 +25,21 @@ from schemas.documents import DocumentBase, to_payload
 from schemas.search import SearchFilters
 
 QUEUE_SIZE = 256
+
+log = structlog.get_logger(__name__)
+
+
+#: Put on a subscription's queue when it is closed.
+_END: dict[str, Any] = {"type": "end"}
+
+
+class HubClosed(Exception):
+    """No new subscription: the service is shutting down."""
+
+
+def _is_vector(vector: Sequence[float], dim: int) -> bool:
+    """Whether `vector` can be scored against queries of `dim` dimensions."""
+    return len(vector) == dim and all(isinstance(x, int | float) and math.isfinite(x) for x in vector)
 
 
 @dataclass
@@ -36,6 +53,7 @@ class Subscription:
     min_score: float
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     dropped: int = 0
+    closed: bool = False
     #: `filters` as the store's conditions, judged in memory for each new document
     wanted: list[Condition] = field(init=False)
 
@@ -48,14 +66,25 @@ class Subscription:
 
     def offer(self, message: dict[str, Any]) -> None:
         """Queue a match; when full, drop the oldest waiting one (and count it)."""
+        if self.closed and message is not _END:
+            return
         if self.queue.full():
             self.queue.get_nowait()
             self.dropped += 1
         self.queue.put_nowait(message)
 
-    async def next(self) -> dict[str, Any]:
-        """The next match, with the number dropped since the last one (if any)."""
+    def close(self) -> None:
+        """Tell the reader there will be nothing more (the service is shutting down)."""
+        if not self.closed:
+            self.closed = True
+            self.offer(_END)
+
+    async def next(self) -> dict[str, Any] | None:
+        """The next match, with the number dropped since the last one (if any); None once closed."""
         message = await self.queue.get()
+        if message is _END:
+            self.queue.put_nowait(_END)  # every later call ends too
+            return None
         if self.dropped:
             message = {**message, "dropped_before": self.dropped}
             self.dropped = 0
@@ -68,8 +97,17 @@ class Hub:
     def __init__(self) -> None:
         self._subscriptions: dict[int, Subscription] = {}
         self._ids = itertools.count(1)
+        self.closed = False
+
+    def close(self) -> None:
+        """Shutting down: every subscription is told to end, and no new one is taken."""
+        self.closed = True
+        for subscription in list(self._subscriptions.values()):
+            subscription.close()
 
     def subscribe(self, query: str, vector: list[float], filters: SearchFilters, min_score: float) -> Subscription:
+        if self.closed:
+            raise HubClosed("the service is shutting down")
         subscription = Subscription(next(self._ids), query, np.asarray(vector, dtype=np.float32), filters, min_score)
         self._subscriptions[subscription.id] = subscription
         LIVE_SUBSCRIPTIONS.set(len(self._subscriptions))
@@ -83,7 +121,14 @@ class Hub:
         """Offer newly indexed documents to every subscription; returns the number of matches queued."""
         if not self._subscriptions or not documents:
             return 0
-        matrix = np.asarray(vectors, dtype=np.float32)
+        dim = next(iter(self._subscriptions.values())).vector.shape[0]
+        usable = [(d, v) for d, v in zip(documents, vectors, strict=True) if _is_vector(v, dim)]
+        if len(usable) < len(documents):  # e.g. a notice from a consumer running another model
+            log.warning("live_vectors_unusable", skipped=len(documents) - len(usable), dim=dim)
+        if not usable:
+            return 0
+        documents = [d for d, _ in usable]
+        matrix = np.asarray([v for _, v in usable], dtype=np.float32)
         queued = 0
         for subscription in list(self._subscriptions.values()):
             scores = matrix @ subscription.vector  # unit vectors: the cosine similarity, as search scores

@@ -54,9 +54,12 @@ async def _forward(consumer: AIOKafkaConsumer, hub: Hub) -> None:
             for record in records:
                 try:
                     document, vector = decode_notice(record.value)
-                except (ValueError, KeyError, TypeError) as exc:
-                    log.warning("notice_unreadable", offset=record.offset, error=str(exc))
+                except (ValueError, KeyError, TypeError, RecursionError) as exc:
+                    log.warning("notice_unreadable", offset=record.offset, error=str(exc)[:300])
                     continue
                 documents.append(document)
                 vectors.append(vector)
-        hub.publish(documents, vectors)
+        try:
+            hub.publish(documents, vectors)
+        except Exception:  # best effort: one bad notice must not take the API down
+            log.exception("notice_not_published", notices=len(documents))

@@ -53,6 +53,20 @@ def kafka_bootstrap() -> Iterator[str]:
     yield f"127.0.0.1:{port}"
 
 
+@pytest.fixture
+def private_broker() -> Any:
+    """A broker of the test's own (port 19592), so stopping or freezing it disturbs no other test:
+    (bootstrap, a function running `scripts/kafka.sh <command>` for it)."""
+    port = "19592"
+    env = {**os.environ, "KAFKA_PORT": port}
+    script = str(ROOT / "scripts" / "kafka.sh")
+    subprocess.run([script, "start"], check=True, env=env, timeout=300)
+    try:
+        yield f"127.0.0.1:{port}", lambda cmd: subprocess.run([script, cmd], check=True, env=env, timeout=300)
+    finally:
+        subprocess.run([script, "stop"], check=False, env=env, timeout=300)
+
+
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("model-home")

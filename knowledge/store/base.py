@@ -8,9 +8,14 @@ from datetime import datetime
 from typing import Any, Final, Literal, Protocol
 from uuid import UUID
 
+import structlog
+
+from knowledge.metrics import UNREADABLE_POINTS
 from knowledge.sparse import Sparse
 from schemas.documents import DocumentBase, to_payload
 from schemas.search import SearchFilters
+
+log = structlog.get_logger(__name__)
 
 IndexType = Literal["keyword", "integer", "float", "datetime"]
 
@@ -61,7 +66,15 @@ class DateRange:
     lt: datetime | None
 
 
-Condition = MatchAny | DateRange
+@dataclass(frozen=True)
+class AtMost:
+    """`field <= lte` on a float field."""
+
+    key: str
+    lte: float
+
+
+Condition = MatchAny | DateRange | AtMost
 
 
 def conditions(filters: SearchFilters) -> list[Condition]:
@@ -88,6 +101,8 @@ def holds(condition: Condition, document: DocumentBase) -> bool:
     """Whether one document meets a condition, judged in memory as the store judges it (for documents
     not read from the store: live subscriptions)."""
     value = getattr(document, condition.key)
+    if isinstance(condition, AtMost):
+        return bool(value <= condition.lte)
     if isinstance(condition, MatchAny):
         return any(v in condition.values for v in (value if isinstance(value, list) else [value]))
     return (condition.gte is None or value >= condition.gte) and (condition.lt is None or value < condition.lt)
@@ -121,6 +136,13 @@ class ScoredPayload:
     id: str
     score: float
     payload: dict[str, Any]
+
+
+def skip_unreadable(point_id: str, exc: BaseException) -> None:
+    """A stored point whose payload cannot be read is left out of an answer: logged and counted, so
+    one bad point never fails a whole request (schemas/limits.py keeps new ones out)."""
+    UNREADABLE_POINTS.inc()
+    log.warning("point_unreadable", point_id=point_id, error=str(exc)[:300])
 
 
 class KnowledgeStore(Protocol):
@@ -167,9 +189,10 @@ class KnowledgeStore(Protocol):
         ...
 
     async def scroll_by_time(
-        self, filters: SearchFilters, limit: int, start_from_ts: float | None
+        self, filters: SearchFilters, limit: int, start_from_ts: float | None, until_ts: float | None = None
     ) -> list[dict[str, Any]]:
-        """Payloads passing `filters` in `occurred_at` order, from `start_from_ts` (inclusive) on."""
+        """Payloads passing `filters` in `occurred_at` order, from `start_from_ts` to `until_ts` (both
+        inclusive) on."""
         ...
 
     async def ping(self) -> None:

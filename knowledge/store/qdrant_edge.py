@@ -20,17 +20,20 @@ from uuid import UUID
 
 import qdrant_edge as edge
 
-from knowledge.errors import ConfigurationError, ModelMismatch, StoreUnavailable
+from knowledge.errors import ConfigurationError, ModelMismatch, StoreRejected, StoreUnavailable
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
+    AtMost,
     CollectionIdentity,
+    Condition,
     DateRange,
     MatchAny,
     ScoredPayload,
     conditions,
     point_data,
+    skip_unreadable,
 )
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
@@ -45,12 +48,10 @@ _INDEX_SCHEMAS = {
 }
 
 
-def to_edge_filter(filters: SearchFilters | None) -> Any:
-    """SearchFilters as a Qdrant Edge filter (None when there is nothing to filter)."""
-    if filters is None:
-        return None
+def to_edge_filter(filters: SearchFilters | None, extra: Sequence[Condition] = ()) -> Any:
+    """SearchFilters (and `extra` conditions) as a Qdrant Edge filter (None when there is nothing to filter)."""
     must: list[Any] = []
-    for condition in conditions(filters):
+    for condition in [*(conditions(filters) if filters is not None else []), *extra]:
         if isinstance(condition, MatchAny):
             match = (
                 edge.MatchValue(condition.values[0])
@@ -68,6 +69,8 @@ def to_edge_filter(filters: SearchFilters | None) -> Any:
                     ),
                 )
             )
+        else:
+            must.append(edge.FieldCondition(key=condition.key, range=edge.RangeFloat(lte=condition.lte)))
     return edge.Filter(must=must) if must else None
 
 
@@ -146,9 +149,12 @@ class QdrantEdgeStore:
         points = []
         for point in point_data(documents, vectors, sparse):
             named: dict[str, Any] = {self._vector_name: point.dense}
-            if point.sparse is not None:
-                named[SPARSE_NAME] = edge.SparseVector(point.sparse.indices, point.sparse.values)
-            points.append(edge.Point(id=point.id, vector=named, payload=point.payload))
+            try:
+                if point.sparse is not None:
+                    named[SPARSE_NAME] = edge.SparseVector(point.sparse.indices, point.sparse.values)
+                points.append(edge.Point(id=point.id, vector=named, payload=point.payload))
+            except (TypeError, ValueError, OverflowError) as exc:  # a value Qdrant cannot hold
+                raise StoreRejected(f"point {point.id}: {str(exc).splitlines()[0]}") from exc
         if points:
             shard = self._shard_or_fail()
             await self._run(self._writer, shard.update, edge.UpdateOperation.upsert_points(points))
@@ -161,16 +167,47 @@ class QdrantEdgeStore:
             if isinstance(query, Sparse)
             else edge.Query.Nearest(query, using=self._vector_name)
         )
-        request = edge.QueryRequest(
-            limit=limit, query=nearest, filter=to_edge_filter(filters), with_payload=with_payload
-        )
-        points = await self._run(self._readers, self._shard_or_fail().query, request)
+
+        def run(payloads: bool) -> Any:
+            request = edge.QueryRequest(
+                limit=limit, query=nearest, filter=to_edge_filter(filters), with_payload=payloads
+            )
+            return self._shard_or_fail().query(request)
+
+        try:
+            points = await self._run(self._readers, run, with_payload)
+        except Exception as exc:
+            if not with_payload or not _unreadable(exc):
+                raise
+            # A point whose payload cannot be read is among the hits: rank without payloads, then
+            # read each hit's payload, leaving out the unreadable one.
+            found = await self._run(self._readers, run, False)
+            payloads = await self._payloads_by_id([str(p.id) for p in found])
+            return [ScoredPayload(str(p.id), p.score, payloads[str(p.id)]) for p in found if str(p.id) in payloads]
         return [ScoredPayload(id=str(p.id), score=p.score, payload=p.payload or {}) for p in points]
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
+        return list((await self._payloads_by_id([str(i) for i in point_ids])).values())
+
+    async def _payloads_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Payloads of the points among `ids` that exist and can be read (unreadable ones are skipped,
+        logged and counted), in the order of `ids`."""
         shard = self._shard_or_fail()
-        records = await self._run(self._readers, shard.retrieve, [str(i) for i in point_ids], True, False)
-        return [r.payload or {} for r in records]
+        try:
+            records = await self._run(self._readers, shard.retrieve, ids, True, False)
+        except Exception as exc:
+            if not _unreadable(exc):
+                raise
+            records = []
+            for one in ids:
+                try:
+                    records += await self._run(self._readers, shard.retrieve, [one], True, False)
+                except Exception as single:
+                    if not _unreadable(single):
+                        raise
+                    skip_unreadable(one, single)
+        by_id = {str(r.id): r.payload or {} for r in records}
+        return {i: by_id[i] for i in ids if i in by_id}
 
     async def count(self, filters: SearchFilters | None = None) -> int:
         request = edge.CountRequest(exact=True, filter=to_edge_filter(filters))
@@ -190,20 +227,40 @@ class QdrantEdgeStore:
         return list(found) if found is not None else None
 
     async def delete(self, point_ids: Sequence[UUID]) -> None:
-        if point_ids:
-            operation = edge.UpdateOperation.delete_points([str(i) for i in point_ids])
-            await self._run(self._writer, self._shard_or_fail().update, operation)
+        if not point_ids:
+            return
+        ids = [str(i) for i in point_ids]
+        shard = self._shard_or_fail()
+        # Deleting reads the old payload, and a failed update leaves the shard refusing every later
+        # one ("Not recovered from previous error"): a payload that cannot be read is first replaced
+        # (an upsert does not read it), then deleted.
+        readable = await self._payloads_by_id(ids)
+        unreadable = [i for i in ids if i not in readable]
+        if unreadable:
+            records = await self._run(self._readers, shard.retrieve, unreadable, False, True)
+            blank = [edge.Point(id=r.id, vector=r.vector, payload={}) for r in records if r.vector]
+            if blank:
+                await self._run(self._writer, shard.update, edge.UpdateOperation.upsert_points(blank))
+        doomed: list[int | UUID | str] = list(ids)
+        await self._run(self._writer, shard.update, edge.UpdateOperation.delete_points(doomed))
 
     async def scroll_by_time(
-        self, filters: SearchFilters, limit: int, start_from_ts: float | None
+        self, filters: SearchFilters, limit: int, start_from_ts: float | None, until_ts: float | None = None
     ) -> list[dict[str, Any]]:
-        request = edge.ScrollRequest(
-            limit=limit,
-            filter=to_edge_filter(filters),
-            with_payload=True,
-            order_by=edge.OrderBy("occurred_at_ts", edge.Direction.Asc, start_from_ts),
-        )
-        records, _ = await self._run(self._readers, self._shard_or_fail().scroll, request)
+        where = to_edge_filter(filters, [AtMost("occurred_at_ts", until_ts)] if until_ts is not None else [])
+        order = edge.OrderBy("occurred_at_ts", edge.Direction.Asc, start_from_ts)
+
+        def run(payloads: bool) -> Any:
+            request = edge.ScrollRequest(limit=limit, filter=where, with_payload=payloads, order_by=order)
+            return self._shard_or_fail().scroll(request)[0]
+
+        try:
+            records = await self._run(self._readers, run, True)
+        except Exception as exc:
+            if not _unreadable(exc):
+                raise
+            payloads = await self._payloads_by_id([str(r.id) for r in await self._run(self._readers, run, False)])
+            return list(payloads.values())
         return [r.payload or {} for r in records]
 
     async def ping(self) -> None:
@@ -236,3 +293,9 @@ class QdrantEdgeStore:
 def _flush_and_close(shard: Any) -> None:
     shard.flush()
     shard.close()
+
+
+def _unreadable(exc: BaseException) -> bool:
+    """Whether Edge failed because a stored payload cannot be decoded (e.g. nested beyond its reader's
+    recursion limit: written before this service refused such values at the door)."""
+    return "deserialize payload" in str(exc) or "Failed to decode value" in str(exc)

@@ -16,12 +16,14 @@ from uuid import UUID
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from knowledge.errors import ModelMismatch, StoreUnavailable
+from knowledge.errors import ModelMismatch, StoreRejected, StoreUnavailable
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
+    AtMost,
     CollectionIdentity,
+    Condition,
     DateRange,
     MatchAny,
     ScoredPayload,
@@ -32,6 +34,8 @@ from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
 
 T = TypeVar("T")
+#: Statuses that mean "later": request timeout, too many requests.
+_RETRIABLE_STATUS = frozenset({408, 429})
 #: BM25 vectors: term frequencies from knowledge/sparse.py; the collection applies IDF.
 _SPARSE_CONFIG = {SPARSE_NAME: models.SparseVectorParams(modifier=models.Modifier.IDF)}
 
@@ -43,12 +47,10 @@ _INDEX_SCHEMAS: dict[str, models.PayloadSchemaType] = {
 }
 
 
-def to_qdrant_filter(filters: SearchFilters | None) -> models.Filter | None:
-    """SearchFilters as a qdrant-client filter (None when there is nothing to filter)."""
-    if filters is None:
-        return None
+def to_qdrant_filter(filters: SearchFilters | None, extra: Sequence[Condition] = ()) -> models.Filter | None:
+    """SearchFilters (and `extra` conditions) as a qdrant-client filter (None when there is nothing to filter)."""
     must: list[models.Condition] = []
-    for condition in conditions(filters):
+    for condition in [*(conditions(filters) if filters is not None else []), *extra]:
         if isinstance(condition, MatchAny):
             match: models.MatchAny | models.MatchValue = (
                 models.MatchValue(value=condition.values[0])
@@ -60,6 +62,8 @@ def to_qdrant_filter(filters: SearchFilters | None) -> models.Filter | None:
             must.append(
                 models.FieldCondition(key=condition.key, range=models.DatetimeRange(gte=condition.gte, lt=condition.lt))
             )
+        else:
+            must.append(models.FieldCondition(key=condition.key, range=models.Range(lte=condition.lte)))
     return models.Filter(must=must) if must else None
 
 
@@ -93,12 +97,19 @@ class QdrantServerStore:
             await store.close()
 
     async def _call(self, call: Awaitable[T]) -> T:
+        """Await one client call under the timeout; an outage is StoreUnavailable (retried), a refusal
+        that retrying cannot change (a 4xx other than 408/429) is StoreRejected."""
         try:
             async with asyncio.timeout(self._timeout_s):
                 return await call
         except TimeoutError as exc:
             raise StoreUnavailable(f"Qdrant did not answer within {self._timeout_s} s") from exc
-        except (ResponseHandlingException, UnexpectedResponse, ConnectionError) as exc:
+        except UnexpectedResponse as exc:
+            status = exc.status_code or 0
+            if 400 <= status < 500 and status not in _RETRIABLE_STATUS:
+                raise StoreRejected(f"Qdrant refused the request ({exc.status_code}): {exc.content[:500]!r}") from exc
+            raise StoreUnavailable(f"Qdrant failed: {exc}") from exc
+        except (ResponseHandlingException, ConnectionError) as exc:
             raise StoreUnavailable(f"Qdrant failed: {exc}") from exc
 
     async def ensure_collection(self, identity: CollectionIdentity) -> None:
@@ -141,14 +152,17 @@ class QdrantServerStore:
         vectors: Sequence[list[float]],
         sparse: Sequence[Sparse] | None = None,
     ) -> None:
-        points = []
-        for point in point_data(documents, vectors, sparse):
-            named: dict[str, Any] = {self._vector_name: point.dense}
-            if point.sparse is not None:
-                named[SPARSE_NAME] = models.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
-            points.append(models.PointStruct(id=point.id, vector=named, payload=point.payload))
-        if points:
-            await self._call(self._client.upsert(self._collection, points=points, wait=True))
+        try:
+            points = []
+            for point in point_data(documents, vectors, sparse):
+                named: dict[str, Any] = {self._vector_name: point.dense}
+                if point.sparse is not None:
+                    named[SPARSE_NAME] = models.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
+                points.append(models.PointStruct(id=point.id, vector=named, payload=point.payload))
+            if points:
+                await self._call(self._client.upsert(self._collection, points=points, wait=True))
+        except (TypeError, ValueError, OverflowError) as exc:  # the client cannot encode a value
+            raise StoreRejected(f"Qdrant cannot hold a value of this batch: {str(exc)[:500]}") from exc
 
     async def search(
         self, query: list[float] | Sparse, filters: SearchFilters, limit: int, *, with_payload: bool = True
@@ -201,13 +215,14 @@ class QdrantServerStore:
             await self._call(self._client.delete(self._collection, points_selector=selector, wait=True))
 
     async def scroll_by_time(
-        self, filters: SearchFilters, limit: int, start_from_ts: float | None
+        self, filters: SearchFilters, limit: int, start_from_ts: float | None, until_ts: float | None = None
     ) -> list[dict[str, Any]]:
         order = models.OrderBy(key="occurred_at_ts", direction=models.Direction.ASC, start_from=start_from_ts)
+        extra = [AtMost("occurred_at_ts", until_ts)] if until_ts is not None else []
         records, _ = await self._call(
             self._client.scroll(
                 self._collection,
-                scroll_filter=to_qdrant_filter(filters),
+                scroll_filter=to_qdrant_filter(filters, extra),
                 limit=limit,
                 order_by=order,
                 with_payload=True,

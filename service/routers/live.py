@@ -3,6 +3,8 @@
 A client registers a standing query (text, filters, minimum score); every newly indexed event that
 matches is pushed with its score. Each client has its own bounded queue (service/hub.py): a slow
 client loses its oldest waiting events (told with `dropped_before`), never slows anyone else.
+When the service shuts down, every stream is told so and closed at once (WebSocket close code 1001,
+an SSE `event: end`), so shutdown never waits on a listener.
 """
 
 from __future__ import annotations
@@ -10,18 +12,22 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from schemas.search import SearchFilters, StreamQuery
+from schemas.search import QueryText, SearchFilters, StreamQuery
 from service.deps import Runtime, RuntimeDep, get_runtime_ws
-from service.hub import Subscription
+from service.errors import validation_errors
+from service.hub import HubClosed, Subscription
 
 router = APIRouter(prefix="/v1", tags=["live"])
 KEEPALIVE_S = 15.0
+#: WebSocket close codes: policy violation (a bad standing query), going away (shutdown).
+CLOSE_BAD_QUERY = 1008
+CLOSE_GOING_AWAY = 1001
 
 
 class StandingQuery(BaseModel):
@@ -29,14 +35,32 @@ class StandingQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=2000)
+    query: QueryText
     filters: SearchFilters = Field(default_factory=SearchFilters)
-    min_score: float = Field(default=0.3, ge=-1, le=1)
+    min_score: float = Field(default=0.3, ge=-1, le=1, allow_inf_nan=False)
 
 
 async def _subscribe(runtime: Runtime, standing: StandingQuery) -> Subscription:
     vector = await runtime.embedder.embed_query(standing.query)
     return runtime.hub.subscribe(standing.query, vector, standing.filters, standing.min_score)
+
+
+async def _standing_query(websocket: WebSocket) -> StandingQuery | None:
+    """The client's first message as a standing query; None (after telling the client why and closing)
+    when it is not one, or when the client left."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    text: Any = message.get("text")
+    if text is None:
+        text = message.get("bytes") or b""
+    try:
+        return StandingQuery.model_validate_json(text)
+    except ValidationError as exc:
+        errors = validation_errors(exc.errors())
+    await websocket.send_json({"type": "error", "error": "invalid_request", "errors": errors})
+    await websocket.close(code=CLOSE_BAD_QUERY)
+    return None
 
 
 @router.websocket("/subscribe")
@@ -45,28 +69,34 @@ async def subscribe(websocket: WebSocket) -> None:
     runtime = get_runtime_ws(websocket)
     await websocket.accept()
     try:
-        standing = StandingQuery.model_validate_json(await websocket.receive_text())
-    except ValidationError as exc:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "reason": e["msg"]} for e in exc.errors()]
-        await websocket.send_json({"type": "error", "errors": errors})
-        await websocket.close(code=1008)
-        return
+        standing = await _standing_query(websocket)
+        if standing is None:
+            return
+        try:
+            subscription = await _subscribe(runtime, standing)
+        except HubClosed:
+            await websocket.close(code=CLOSE_GOING_AWAY)
+            return
     except WebSocketDisconnect:
         return
-    subscription = await _subscribe(runtime, standing)
+    receiving = asyncio.create_task(websocket.receive())  # notices the client leaving
     try:
         await websocket.send_json({"type": "subscribed", "id": subscription.id})
-        receiving = asyncio.create_task(websocket.receive_text())  # notices the client leaving
         while True:
             sending = asyncio.create_task(subscription.next())
             done, _ = await asyncio.wait({sending, receiving}, return_when=asyncio.FIRST_COMPLETED)
             if receiving in done:
                 sending.cancel()
                 break
-            await websocket.send_json(sending.result())
-    except WebSocketDisconnect:
+            message = sending.result()
+            if message is None:  # shutting down
+                await websocket.close(code=CLOSE_GOING_AWAY)
+                break
+            await websocket.send_json(message)
+    except (WebSocketDisconnect, RuntimeError):  # the client left mid-send
         pass
     finally:
+        receiving.cancel()
         runtime.hub.unsubscribe(subscription)
 
 
@@ -77,9 +107,12 @@ async def stream(
     params: Annotated[StreamQuery, Query()],
 ) -> StreamingResponse:
     """The same as the WebSocket, as server-sent events (`event: event`, JSON data), for simple clients:
-    `?query=…&min_score=…` plus any search filter."""
+    `?query=…&min_score=…` plus any search filter. The stream ends with `event: end` at shutdown."""
     standing = StandingQuery(query=params.query, filters=params.filters(), min_score=params.min_score)
-    subscription = await _subscribe(runtime, standing)
+    try:
+        subscription = await _subscribe(runtime, standing)
+    except HubClosed:
+        raise HTTPException(status_code=503, detail={"field": "", "reason": "the service is shutting down"}) from None
 
     async def events() -> AsyncIterator[str]:
         try:
@@ -91,6 +124,9 @@ async def stream(
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
+                if message is None:
+                    yield 'event: end\ndata: {"reason": "the service is shutting down"}\n\n'
+                    return
                 yield f"event: event\ndata: {json.dumps(message)}\n\n"
         finally:
             runtime.hub.unsubscribe(subscription)

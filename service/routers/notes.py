@@ -8,9 +8,10 @@ from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
 from knowledge.notes import MAX_NOTE_CHARS, forget_note, store_note
+from service.body import StrictJsonRoute
 from service.deps import RuntimeDep
 
-router = APIRouter(prefix="/v1", tags=["notes"])
+router = APIRouter(prefix="/v1", tags=["notes"], route_class=StrictJsonRoute)
 
 
 class NoteRequest(BaseModel):

@@ -8,9 +8,10 @@ from knowledge.metrics import SEARCH_SECONDS
 from knowledge.search import facets as count_facets
 from knowledge.search import search as run_search
 from schemas.search import FacetRequest, FacetResponse, SearchRequest, SearchResponse
+from service.body import StrictJsonRoute
 from service.deps import RuntimeDep
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"], route_class=StrictJsonRoute)
 
 
 @router.post("/search")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+import httpx
 import pytest
 
 from knowledge.embedder import FastembedEmbedder
-from knowledge.errors import ModelMismatch
+from knowledge.errors import ModelMismatch, StoreRejected, StoreUnavailable
 from knowledge.projector import point_id, project
+from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder, keyword_text
 from knowledge.store.base import CollectionIdentity, KnowledgeStore, conditions, holds
@@ -175,3 +177,43 @@ async def test_keyword_and_hybrid_modes_find_exact_codes_and_names(
     by_rank = await search(embedder, store, SearchRequest(query=question, top_k=5, fusion="rrf"))
     assert by_rank.hits[0].event_id in with_code
     assert all(0 < h.score < 0.05 for h in by_rank.hits), "reciprocal-rank sums, not similarities"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(400, StoreRejected), (413, StoreRejected), (422, StoreRejected), (408, StoreUnavailable),
+     (429, StoreUnavailable), (500, StoreUnavailable), (503, StoreUnavailable)],
+)  # fmt: skip
+async def test_a_qdrant_server_refusal_is_final_and_an_outage_is_retried(status: int, expected: type) -> None:
+    """How the server store classifies a server's answer. No Qdrant server can run here, so the
+    client's own exception for such an answer is raised into the store's call wrapper; what a real
+    server answers to which request is not covered on this machine."""
+    from qdrant_client import AsyncQdrantClient
+    from qdrant_client.http.exceptions import UnexpectedResponse
+
+    from knowledge.store.qdrant_server import QdrantServerStore
+
+    async def answer() -> None:
+        raise UnexpectedResponse(status, "x", b'{"status": {"error": "Payload too large"}}', httpx.Headers())
+
+    store = QdrantServerStore(AsyncQdrantClient(location=":memory:"), "c", 1.0)
+    with pytest.raises(expected):
+        await store._call(answer())
+    await store.close()
+
+
+async def test_the_embedded_engine_refuses_what_it_cannot_hold_as_store_rejected(
+    embedder: FastembedEmbedder, knowledge_settings: KnowledgeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value past the door's limits (turned off here), in the real Qdrant Edge: StoreRejected, so
+    the consumer dead-letters the record instead of retrying it forever."""
+    from schemas import limits
+
+    monkeypatch.setattr(limits, "check", lambda value, path="": value)
+    event = GameEvent.model_validate({"event_id": "huge", "action": "x", "occurred_at": "2025-03-01T00:00:00Z",
+                                      "payload": {"n": 10**400}})  # fmt: skip
+    async with QdrantEdgeStore.open(knowledge_settings) as edge_store:
+        await edge_store.ensure_collection(identity_of(embedder))
+        with pytest.raises(StoreRejected):
+            await edge_store.upsert([project(event)], [[0.1] * embedder.dim])
+        assert await edge_store.count() == 0

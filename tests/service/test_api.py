@@ -71,7 +71,7 @@ def test_get_event_and_unknown_event(client: TestClient) -> None:
     assert found.json()["payload"] == event["payload"]
     missing = client.get("/v1/events/no-such-event")
     assert missing.status_code == 404
-    assert missing.json()["detail"]["field"] == "event_id"
+    assert missing.json()["errors"][0]["field"] == "event_id"
 
 
 @pytest.mark.parametrize(

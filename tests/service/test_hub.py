@@ -1,0 +1,45 @@
+"""The hub never lets one bad publication take the API down: vectors of another dimension (a notice
+from a consumer running another model) or non-finite numbers are skipped, the rest delivered; a
+closed hub ends every stream and takes no new subscriber."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from knowledge.projector import project
+from schemas.events import GameEvent
+from schemas.search import SearchFilters
+from service.hub import Hub, HubClosed
+
+
+def document(event_id: str):  # type: ignore[no-untyped-def]
+    return project(
+        GameEvent.model_validate(
+            {"event_id": event_id, "action": "comet_sighted", "occurred_at": datetime(2025, 3, 1, tzinfo=UTC)}
+        )
+    )
+
+
+async def test_unusable_vectors_are_skipped_and_the_rest_delivered() -> None:
+    hub = Hub()
+    subscription = hub.subscribe("q", [1.0, 0.0, 0.0], SearchFilters(), -1.0)
+    documents = [document("ten-dims"), document("nan"), document("good")]
+    queued = hub.publish(documents, [[0.1] * 10, [float("nan"), 0.0, 0.0], [1.0, 0.0, 0.0]])
+    assert queued == 1
+    message = await subscription.next()
+    assert message is not None and message["event_id"] == "good"
+
+
+async def test_a_closed_hub_ends_streams_and_refuses_new_ones() -> None:
+    hub = Hub()
+    subscription = hub.subscribe("q", [1.0, 0.0], SearchFilters(), -1.0)
+    hub.publish([document("a")], [[1.0, 0.0]])
+    hub.close()
+    first = await subscription.next()
+    assert first is not None and first["event_id"] == "a", "what was queued before is still delivered"
+    assert await subscription.next() is None
+    assert await subscription.next() is None
+    with pytest.raises(HubClosed):
+        hub.subscribe("q", [1.0, 0.0], SearchFilters(), -1.0)
