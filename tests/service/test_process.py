@@ -30,7 +30,7 @@ from knowledge.projector import project
 from schemas.events import GameEvent
 from schemas.notice import encode_notice
 from scripts.sample_season import season
-from tests.conftest import ROOT, encode, produce
+from tests.conftest import encode, produce
 from tests.process import Served, fresh_topics, start_service, stop_service, until_indexed
 
 EVENTS = list(season(60, seed=97))
@@ -230,7 +230,7 @@ def test_no_request_gets_a_server_error(request: tuple[str, str, Any], http: htt
     assert response.status_code < 500, (request, response.status_code, response.text)
 
 
-def test_schemathesis_finds_no_server_error(served: Served) -> None:
+def test_schemathesis_finds_no_server_error(served: Served, tmp_path: Path) -> None:
     """Every operation of the OpenAPI spec but the endless SSE stream, with generated valid and invalid
     inputs, bounded in count (SCHEMATHESIS_MAX_EXAMPLES per operation and phase)."""
     result = subprocess.run(
@@ -256,7 +256,7 @@ def test_schemathesis_finds_no_server_error(served: Served) -> None:
         capture_output=True,
         text=True,
         timeout=600,
-        cwd=ROOT,
+        cwd=tmp_path,  # where it keeps its cache
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
