@@ -42,7 +42,7 @@ async def run() -> None:
         loop.add_signal_handler(signum, on_signal, signum)
     if consumer_settings.metrics_port:
         start_http_server(consumer_settings.metrics_port)  # its own thread; serves the default registry
-    notices_producer = AIOKafkaProducer(bootstrap_servers=consumer_settings.kafka_bootstrap_servers, linger_ms=5)
+    notices_producer = AIOKafkaProducer(**consumer_settings.client_options(), linger_ms=5)
     async with asyncio.timeout(consumer_settings.kafka_request_timeout_s * 3):
         await notices_producer.start()
     notices = IndexedNotices(

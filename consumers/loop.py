@@ -267,7 +267,7 @@ class IngestLoop:
 async def ensure_topics(settings: ConsumerSettings) -> None:
     """Create the event topics and the DLQ if they do not exist."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.client_options(),
         request_timeout_ms=int(settings.kafka_request_timeout_s * 1000),
     )
     async with asyncio.timeout(settings.kafka_request_timeout_s * 3):
@@ -300,7 +300,7 @@ async def kafka_clients(
         await ensure_topics(settings)
     timeout_ms = max(int(settings.kafka_request_timeout_s * 1000), 5000)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.client_options(),
         group_id=settings.kafka_group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -316,7 +316,7 @@ async def kafka_clients(
 
     def make_producer() -> AIOKafkaProducer:
         return AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **settings.client_options(),
             transactional_id=transactional_id(settings),
             transaction_timeout_ms=60_000,
             request_timeout_ms=timeout_ms,

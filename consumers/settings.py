@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Any, Literal
+
+from aiokafka.helpers import create_ssl_context
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +22,13 @@ class ConsumerSettings(BaseSettings):
         default="greatwork.events.indexed",
         description="Notices of indexed events, read by every API instance for live subscriptions.",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How every Kafka client of this service talks to the brokers."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(default="PLAIN")
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA bundle that signed the brokers' certificates.")
     kafka_group_id: str = Field(default="greatwork-knowledge", min_length=1)
     kafka_request_timeout_s: float = Field(default=10.0, gt=0)
     kafka_session_timeout_ms: int = Field(
@@ -39,6 +50,27 @@ class ConsumerSettings(BaseSettings):
     lag_interval_s: float = Field(default=5.0, gt=0, description="How often lag is measured against the broker.")
     retry_initial_s: float = Field(default=0.2, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
+
+    def client_options(self) -> dict[str, Any]:
+        """The connection options every aiokafka client of this service is made with: the brokers and,
+        where configured, SASL and TLS."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.kafka_bootstrap_servers,
+            "security_protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_security_protocol.startswith("SASL_"):
+            options |= {
+                "sasl_mechanism": self.kafka_sasl_mechanism,
+                "sasl_plain_username": self.kafka_sasl_username,
+                "sasl_plain_password": self.kafka_sasl_password.get_secret_value()
+                if self.kafka_sasl_password
+                else None,
+            }
+        if self.kafka_security_protocol.endswith("SSL"):
+            options["ssl_context"] = create_ssl_context(
+                cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None
+            )
+        return options
 
     @property
     def topics(self) -> list[str]:

@@ -45,3 +45,8 @@ UNREADABLE_POINTS = Counter(
 CONSUMER_LAST_BATCH_AGE = Gauge(
     "consumer_seconds_since_last_batch", "Seconds since the consumer last stored and committed a batch."
 )
+AUTH_DECISIONS = Counter(
+    "auth_decisions_total",
+    "API requests refused or allowed by key: outcome 401 (no or bad key), 403 (scope), 429 (rate), allowed (writes).",
+    ["key", "outcome"],
+)

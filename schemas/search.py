@@ -71,6 +71,9 @@ class StreamQuery(FilteredQuery):
 
     query: QueryText
     min_score: float = Field(default=0.3, ge=-1, le=1, allow_inf_nan=False)
+    api_key: str | None = Field(
+        default=None, max_length=200, description="The API key, for browsers (an EventSource sends no headers)."
+    )
 
 
 #: Which lists a search ranks by: dense vectors, BM25, or both fused.

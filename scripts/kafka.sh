@@ -7,6 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 port="${KAFKA_PORT:-9092}"
 controller_port="${KAFKA_CONTROLLER_PORT:-$((port + 1))}"
+sasl_port="${KAFKA_SASL_PORT:-$((port + 2))}"  # SASL_PLAINTEXT (PLAIN, user greatwork): server.properties.in
 home="${KAFKA_HOME:-$root/.cache/kafka}"
 libs="$home/libs"
 data="$home/data-$port"
@@ -31,7 +32,7 @@ start() {
   fi
   if is_up; then echo "kafka.sh: port $port is taken by another process" >&2; exit 1; fi
   mkdir -p "$data"
-  sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" -e "s|@LOG_DIR@|$data|g" \
+  sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" -e "s|@SASL_PORT@|$sasl_port|g" -e "s|@LOG_DIR@|$data|g" \
     "$here/kafka/server.properties.in" > "$home/server-$port.properties"
   if [ ! -f "$data/meta.properties" ]; then
     local cluster_id

@@ -9,19 +9,39 @@ The process exits within seconds, with open listeners too. If background work fa
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import sys
 from types import FrameType
 
+import structlog
 import uvicorn
 from fastapi import FastAPI
 
 from knowledge.logs import configure_logging
 from knowledge.tracing import TracingSettings, configure_tracing
 from service.app import create_app, request_shutdown
+from service.auth import KeyConfigError, KeyRing, is_loopback, refusal
 from service.settings import AppSettings
+
+log = structlog.get_logger(__name__)
 
 #: How long open HTTP requests may take to finish once shutdown began (live streams end at once).
 SHUTDOWN_GRACE_S = 5
+
+
+class RedactKeys(logging.Filter):
+    """uvicorn logs each WebSocket handshake with its query string, where a browser's API key may be
+    (`?api_key=`): the key is masked before the line is written."""
+
+    _KEY = re.compile(r"(api_key=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any("api_key=" in str(a) for a in record.args):
+            record.args = tuple(self._KEY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str) and "api_key=" in record.msg:
+            record.msg = self._KEY.sub(r"\1***", record.msg)
+        return True
 
 
 class _Server(uvicorn.Server):
@@ -39,10 +59,35 @@ class _Server(uvicorn.Server):
         self._captured_signals.clear()
 
 
+def check_access(settings: AppSettings) -> None:
+    """Refuse to start open on a public address (exit 2, saying why); say so when running open."""
+    security, host = settings.security, settings.service.api_host
+    try:
+        keys = KeyRing.load(security.api_keys, security.api_keys_file)
+    except KeyConfigError as exc:
+        log.error("configuration_refused", reason=str(exc))
+        sys.exit(2)
+    reason = refusal(keys, host, security.auth_disabled)
+    if reason is not None:
+        log.error("configuration_refused", reason=reason)
+        print(reason, file=sys.stderr)
+        sys.exit(2)
+    if keys.enabled:
+        log.info("api_keys_loaded", keys=keys.names())
+    elif security.auth_disabled and not is_loopback(host):
+        log.warning(
+            "auth_disabled", host=host, reason="AUTH_DISABLED=true: anyone who reaches this port may do anything"
+        )
+    else:
+        log.warning("running_open", host=host, reason="no API key configured: open to this machine (loopback) only")
+
+
 def main() -> None:
     settings = AppSettings()
     configure_logging(settings.logs.log_level, settings.logs.log_json)
     configure_tracing(TracingSettings())
+    check_access(settings)
+    logging.getLogger("uvicorn.error").addFilter(RedactKeys())
     failed = False
     server: uvicorn.Server | None = None
 

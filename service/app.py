@@ -20,9 +20,12 @@ from knowledge.breaker import CircuitBreaker
 from knowledge.embedder import FastembedEmbedder
 from knowledge.runtime import open_knowledge
 from schemas.documents import DocumentBase
+from service.auth import KeyRing
 from service.background import supervised
 from service.deps import Runtime
 from service.errors import install_error_handlers
+from service.guards import Guard
+from service.hub import Hub
 from service.mcp import build_mcp, http_routes
 from service.middleware import RequestContext
 from service.relay import relay_notices
@@ -38,14 +41,20 @@ def create_app(
     """The app for `settings`. Pass `embedder` to share one loaded model (tests do), and `on_fatal` to be
     told when background work fails (`python -m service` stops the server and exits 1)."""
 
+    security = settings.security
+    keys = KeyRing.load(security.api_keys, security.api_keys_file)
     current: dict[str, Runtime] = {}
-    agents = build_mcp(lambda: current["runtime"])
+    url = f"http://{settings.service.api_host}:{settings.service.api_port}"
+    agents = build_mcp(lambda: current["runtime"], keys, read_only=security.qdrant_read_only, url=url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
             model, store = await stack.enter_async_context(open_knowledge(settings.knowledge, embedder))
-            runtime = Runtime(embedder=model, store=store, readiness_timeout_s=settings.service.readiness_timeout_s)
+            hub = Hub(security.live_max_subscriptions, security.live_max_subscriptions_per_key)
+            runtime = Runtime(
+                embedder=model, store=store, readiness_timeout_s=settings.service.readiness_timeout_s, hub=hub
+            )
             current["runtime"] = runtime
             await stack.enter_async_context(agents.session_manager.run())
             stop = asyncio.Event()
@@ -85,7 +94,9 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.read_only = security.qdrant_read_only
     install_error_handlers(app)
+    app.add_middleware(Guard, settings=security, keys=keys)  # inside RequestContext: refusals are logged too
     app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(metrics.router)
@@ -93,8 +104,7 @@ def create_app(
     app.include_router(events.router)
     app.include_router(notes.router)
     app.include_router(live.router)
-    hosts = [h.strip() for h in settings.service.mcp_allowed_hosts.split(",") if h.strip()]
-    app.router.routes.extend(http_routes(agents, hosts))
+    app.router.routes.extend(http_routes(agents, security.hosts))
     return app
 
 

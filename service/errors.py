@@ -30,6 +30,16 @@ def error_body(kind: str, errors: list[dict[str, str]]) -> dict[str, Any]:
     return {"error": kind, "errors": errors}
 
 
+def kind_of(status: int) -> str:
+    """The `error` of an answer with this status: its HTTP name (RFC 9110's, where Python's is older)."""
+    if status == 413:
+        return "content_too_large"
+    try:
+        return HTTPStatus(status).name.lower()
+    except ValueError:
+        return "http_error"
+
+
 def _field(loc: tuple[int | str, ...]) -> str:
     # Drop the "body"/"query"/"path" prefix FastAPI adds, keep the rest as a dotted path.
     parts = [str(p) for p in loc]
@@ -65,11 +75,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
         errors = [{"field": str(detail["field"]), "reason": str(detail["reason"])}]
     else:
         errors = [{"field": "", "reason": str(detail)}]
-    try:
-        kind = HTTPStatus(exc.status_code).name.lower()
-    except ValueError:
-        kind = "http_error"
-    return JSONResponse(status_code=exc.status_code, content=error_body(kind, errors), headers=exc.headers)
+    return JSONResponse(status_code=exc.status_code, content=error_body(kind_of(exc.status_code), errors),
+                        headers=exc.headers)  # fmt: skip
 
 
 async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:

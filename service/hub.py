@@ -37,6 +37,10 @@ class HubClosed(Exception):
     """No new subscription: the service is shutting down."""
 
 
+class TooManySubscriptions(Exception):
+    """No new subscription: the caller (or the whole process) holds as many as it may."""
+
+
 def _is_vector(vector: Sequence[float], dim: int) -> bool:
     """Whether `vector` can be scored against queries of `dim` dimensions."""
     return len(vector) == dim and all(isinstance(x, int | float) and math.isfinite(x) for x in vector)
@@ -51,6 +55,7 @@ class Subscription:
     vector: np.ndarray[Any, Any]
     filters: SearchFilters
     min_score: float
+    owner: str = "anonymous"
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     dropped: int = 0
     closed: bool = False
@@ -94,10 +99,12 @@ class Subscription:
 class Hub:
     """The subscriptions of this API process."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_total: int = 1000, max_per_owner: int = 100) -> None:
         self._subscriptions: dict[int, Subscription] = {}
         self._ids = itertools.count(1)
         self.closed = False
+        self._max_total = max_total
+        self._max_per_owner = max_per_owner
 
     def close(self) -> None:
         """Shutting down: every subscription is told to end, and no new one is taken."""
@@ -105,10 +112,17 @@ class Hub:
         for subscription in list(self._subscriptions.values()):
             subscription.close()
 
-    def subscribe(self, query: str, vector: list[float], filters: SearchFilters, min_score: float) -> Subscription:
+    def subscribe(
+        self, query: str, vector: list[float], filters: SearchFilters, min_score: float, owner: str = "anonymous"
+    ) -> Subscription:
         if self.closed:
             raise HubClosed("the service is shutting down")
-        subscription = Subscription(next(self._ids), query, np.asarray(vector, dtype=np.float32), filters, min_score)
+        if len(self._subscriptions) >= self._max_total:
+            raise TooManySubscriptions(f"this service holds {self._max_total} live subscriptions, its limit")
+        if sum(s.owner == owner for s in self._subscriptions.values()) >= self._max_per_owner:
+            raise TooManySubscriptions(f"{owner!r} holds {self._max_per_owner} live subscriptions, its limit")
+        vector_array = np.asarray(vector, dtype=np.float32)
+        subscription = Subscription(next(self._ids), query, vector_array, filters, min_score, owner=owner)
         self._subscriptions[subscription.id] = subscription
         LIVE_SUBSCRIPTIONS.set(len(self._subscriptions))
         return subscription

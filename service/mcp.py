@@ -7,6 +7,10 @@ event ids, categories and timestamps in each entry's metadata, and the tools `re
 and `forget`.
 
 Reachable as streamable HTTP at `/mcp` on the API, and over stdio with `python -m service.mcp`.
+Over HTTP, where API keys are configured, the SDK's own bearer-token verification asks for one (any
+scope may call the read tools; `qdrant-store` and `forget` need `write`, rules `admin`); the stdio
+server, run by a local agent, needs none. `QDRANT_READ_ONLY=true` (mcp-server-qdrant's own setting)
+leaves the write tools out.
 """
 
 from __future__ import annotations
@@ -16,15 +20,24 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import structlog
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import ValidationError
-from starlette.routing import BaseRoute
+from pydantic import AnyHttpUrl, ValidationError
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
-from knowledge.notes import forget_note, store_note
+from knowledge.metrics import AUTH_DECISIONS
+from knowledge.notes import forget_note, is_rule, store_note
 from knowledge.search import related, search, timeline
 from schemas.search import EntityKind, SearchFilters, SearchHit, SearchRequest, StoredDocument
-from service.deps import Runtime
+from service.auth import OPEN, KeyRing, Principal, Scope
+from service.deps import Runtime, refused
+
+log = structlog.get_logger(__name__)
 
 INSTRUCTIONS = (
     "Knowledge of The Great Work: every game event (expeditions, scholars, press, symposia, game state) "
@@ -83,17 +96,77 @@ def _problem(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
 
 
-def build_mcp(runtime: Callable[[], Runtime]) -> MCPServer:
-    """The MCP server; `runtime` returns the parts built by the app's (or the CLI's) lifespan."""
-    server: MCPServer = MCPServer(name="greatwork-knowledge", instructions=INSTRUCTIONS)
+class KeyVerifier:
+    """The MCP SDK's TokenVerifier over this service's API keys: the bearer token is an API key."""
 
-    @server.tool(name="qdrant-store", description="Keep a piece of information (a note) for later.")
+    def __init__(self, keys: KeyRing) -> None:
+        self._keys = keys
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        principal = self._keys.verify(token)
+        if principal is None:
+            return None
+        scopes = [scope.name.lower() for scope in Scope if principal.may(scope)]
+        return AccessToken(token=token, client_id=principal.name, scopes=scopes)
+
+
+def caller() -> Principal:
+    """Who calls this tool: the key of the HTTP request, or (stdio, or a service running open) anyone."""
+    token = get_access_token()
+    if token is None:
+        return OPEN
+    return Principal(token.client_id, max(Scope.named(s) for s in token.scopes))
+
+
+def _not_allowed(needed: Scope) -> str | None:
+    principal = caller()
+    if principal.may(needed):
+        return None
+    AUTH_DECISIONS.labels(principal.name, "403").inc()
+    return f"Not allowed: {refused(principal, needed)}"
+
+
+def build_mcp(
+    runtime: Callable[[], Runtime], keys: KeyRing | None = None, *, read_only: bool = False, url: str = ""
+) -> MCPServer:
+    """The MCP server; `runtime` returns the parts built by the app's (or the CLI's) lifespan. With
+    `keys` that hold any key, HTTP callers must present one (`url` is this server's own address, named in
+    the SDK's protected-resource metadata)."""
+    auth: dict[str, Any] = {}
+    if keys is not None and keys.enabled:
+        resource = AnyHttpUrl(url or "http://127.0.0.1")
+        auth = {
+            "auth": AuthSettings(issuer_url=resource, resource_server_url=resource, required_scopes=["read"]),
+            "token_verifier": KeyVerifier(keys),
+        }
+    server: MCPServer = MCPServer(name="greatwork-knowledge", instructions=INSTRUCTIONS, **auth)
+
     async def qdrant_store(information: str, metadata: dict[str, Any] | None = None) -> str:
+        refusal = _not_allowed(Scope.ADMIN if is_rule(metadata) else Scope.WRITE)
+        if refusal:
+            return refusal
         try:
             document = await store_note(runtime().embedder, runtime().store, information, metadata)
         except ValueError as exc:
             return f"Not stored: {exc}"
+        log.info("rule_stored" if is_rule(metadata) else "note_stored", key=caller().name,
+                 event_id=document.event_id, via="mcp")  # fmt: skip
         return f"Remembered: {information} (id {document.event_id}, category {document.category.value})"
+
+    async def forget(event_id: str) -> str:
+        refusal = _not_allowed(Scope.WRITE)
+        if refusal:
+            return refusal
+        outcome = await forget_note(runtime().store, event_id, rules=caller().may(Scope.ADMIN))
+        if outcome == "rule":
+            return _not_allowed(Scope.ADMIN) or "Not allowed"
+        if outcome == "absent":
+            return f"No note has the id {event_id!r} (game events cannot be forgotten)"
+        log.info("note_forgotten", key=caller().name, event_id=event_id, via="mcp")
+        return f"Forgot {event_id}"
+
+    if not read_only:
+        server.tool(name="qdrant-store", description="Keep a piece of information (a note) for later.")(qdrant_store)
 
     @server.tool(
         name="qdrant-find",
@@ -155,11 +228,8 @@ def build_mcp(runtime: Callable[[], Runtime]) -> MCPServer:
         lines.append(f"next_cursor: {page.next_cursor}" if page.next_cursor else "end of timeline")
         return lines
 
-    @server.tool(name="forget", description="Delete a note (or rule) stored with qdrant-store, by its id.")
-    async def forget(event_id: str) -> str:
-        if await forget_note(runtime().store, event_id):
-            return f"Forgot {event_id}"
-        return f"No note has the id {event_id!r} (game events cannot be forgotten)"
+    if not read_only:
+        server.tool(name="forget", description="Delete a note (or rule) stored with qdrant-store, by its id.")(forget)
 
     return server
 
@@ -174,7 +244,16 @@ def http_routes(server: MCPServer, allowed_hosts: list[str]) -> list[BaseRoute]:
         allowed_origins=[f"http://{h}" for h in allowed_hosts] if check else [],
     )
     app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security)
-    return list(app.routes)
+    routes = list(app.routes)
+    # The SDK's app-level middleware (bearer authentication, when keys are configured) must wrap its
+    # routes here, since only the routes join the API.
+    for route in routes:
+        if isinstance(route, Route):
+            wrapped: ASGIApp = route.app
+            for middleware in reversed(app.user_middleware):
+                wrapped = middleware.cls(wrapped, *middleware.args, **middleware.kwargs)
+            route.app = wrapped
+    return routes
 
 
 async def serve_stdio() -> None:
@@ -185,9 +264,12 @@ async def serve_stdio() -> None:
 
     log_settings = LogSettings()
     configure_logging(log_settings.log_level, json_logs=True)  # stderr only: stdout carries the protocol
+    from service.settings import SecuritySettings
+
+    read_only = SecuritySettings().qdrant_read_only
     async with open_knowledge(KnowledgeSettings()) as (embedder, store):
         parts = Runtime(embedder=embedder, store=store)
-        await build_mcp(lambda: parts).run_stdio_async()
+        await build_mcp(lambda: parts, read_only=read_only).run_stdio_async()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ async def relay_notices(settings: ConsumerSettings, hub: Hub) -> None:
     while True:
         consumer = AIOKafkaConsumer(
             settings.kafka_indexed_topic,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **settings.client_options(),
             group_id=None,
             auto_offset_reset="latest",
             enable_auto_commit=False,

@@ -195,3 +195,11 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def local_client(app: Any, **options: Any) -> Any:
+    """A TestClient that calls as a local client does (Host 127.0.0.1:8000, which the default
+    ALLOWED_HOSTS accept; TestClient's own `testserver` is refused like any unknown host)."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, base_url="http://127.0.0.1:8000", **options)

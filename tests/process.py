@@ -113,10 +113,12 @@ def stop_service(served: Served, timeout_s: float = 30) -> int:
     return served.process.returncode
 
 
-async def until_indexed(served: Served, count: int, timeout_s: float = 120) -> None:
-    """Wait until the service has stored `count` documents."""
+async def until_indexed(
+    served: Served, count: int, timeout_s: float = 120, headers: dict[str, str] | None = None
+) -> None:
+    """Wait until the service has stored `count` documents (`headers`: a key, where keys are configured)."""
     deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=served.url, timeout=10, headers=headers) as client:
         while time.monotonic() < deadline:
             response = await client.post("/v1/facets", json={})
             if response.status_code == 200 and response.json()["total"] >= count:

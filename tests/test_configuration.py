@@ -12,10 +12,10 @@ from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings
 from knowledge.settings import KnowledgeSettings
 from knowledge.tracing import TracingSettings
-from service.settings import ServiceSettings
+from service.settings import SecuritySettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = (KnowledgeSettings, ConsumerSettings, ServiceSettings, LogSettings, TracingSettings)
+SETTINGS = (KnowledgeSettings, ConsumerSettings, ServiceSettings, SecuritySettings, LogSettings, TracingSettings)
 VARIABLES = {name.upper() for cls in SETTINGS for name in cls.model_fields}
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from knowledge.metrics import SEARCH_SECONDS
 from knowledge.search import BadCursor, get_event, related, timeline
 from schemas.events import MAX_EVENT_ID_CHARS
 from schemas.search import MAX_TOP_K, EntityKind, RelatedQuery, RelatedResponse, StoredDocument, TimelinePage
-from service.deps import RuntimeDep
+from service.auth import Scope
+from service.deps import RuntimeDep, allow
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(allow(Scope.READ))])
 
 
 @router.get("/events/{event_id}")

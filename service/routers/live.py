@@ -19,15 +19,18 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.search import QueryText, SearchFilters, StreamQuery
-from service.deps import Runtime, RuntimeDep, get_runtime_ws
+from service.auth import Scope
+from service.deps import Reader, Runtime, RuntimeDep, get_runtime_ws, principal_of
 from service.errors import validation_errors
-from service.hub import HubClosed, Subscription
+from service.hub import HubClosed, Subscription, TooManySubscriptions
 
 router = APIRouter(prefix="/v1", tags=["live"])
 KEEPALIVE_S = 15.0
-#: WebSocket close codes: policy violation (a bad standing query), going away (shutdown).
+#: WebSocket close codes: policy violation (a bad standing query), going away (shutdown), try again
+#: later (too many subscriptions).
 CLOSE_BAD_QUERY = 1008
 CLOSE_GOING_AWAY = 1001
+CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class StandingQuery(BaseModel):
@@ -40,9 +43,9 @@ class StandingQuery(BaseModel):
     min_score: float = Field(default=0.3, ge=-1, le=1, allow_inf_nan=False)
 
 
-async def _subscribe(runtime: Runtime, standing: StandingQuery) -> Subscription:
+async def _subscribe(runtime: Runtime, standing: StandingQuery, owner: str) -> Subscription:
     vector = await runtime.embedder.embed_query(standing.query)
-    return runtime.hub.subscribe(standing.query, vector, standing.filters, standing.min_score)
+    return runtime.hub.subscribe(standing.query, vector, standing.filters, standing.min_score, owner)
 
 
 async def _standing_query(websocket: WebSocket) -> StandingQuery | None:
@@ -67,15 +70,25 @@ async def _standing_query(websocket: WebSocket) -> StandingQuery | None:
 async def subscribe(websocket: WebSocket) -> None:
     """Send one JSON standing query; receive `{"type": "subscribed"}`, then one message per match."""
     runtime = get_runtime_ws(websocket)
+    principal = principal_of(websocket)
+    if not principal.may(Scope.READ):  # (keys without read do not exist today; kept for new scopes)
+        await websocket.close(code=CLOSE_BAD_QUERY)
+        return
     await websocket.accept()
     try:
         standing = await _standing_query(websocket)
         if standing is None:
             return
         try:
-            subscription = await _subscribe(runtime, standing)
+            subscription = await _subscribe(runtime, standing, principal.name)
         except HubClosed:
             await websocket.close(code=CLOSE_GOING_AWAY)
+            return
+        except TooManySubscriptions as exc:
+            await websocket.send_json(
+                {"type": "error", "error": "too_many_requests", "errors": [{"field": "", "reason": str(exc)}]}
+            )
+            await websocket.close(code=CLOSE_TRY_AGAIN_LATER)
             return
     except WebSocketDisconnect:
         return
@@ -105,14 +118,18 @@ async def stream(
     request: Request,
     runtime: RuntimeDep,
     params: Annotated[StreamQuery, Query()],
+    principal: Reader,
 ) -> StreamingResponse:
     """The same as the WebSocket, as server-sent events (`event: event`, JSON data), for simple clients:
-    `?query=…&min_score=…` plus any search filter. The stream ends with `event: end` at shutdown."""
+    `?query=…&min_score=…` plus any search filter (and `api_key=…` where keys are configured: an
+    EventSource cannot send headers). The stream ends with `event: end` at shutdown."""
     standing = StandingQuery(query=params.query, filters=params.filters(), min_score=params.min_score)
     try:
-        subscription = await _subscribe(runtime, standing)
+        subscription = await _subscribe(runtime, standing, principal.name)
     except HubClosed:
         raise HTTPException(status_code=503, detail={"field": "", "reason": "the service is shutting down"}) from None
+    except TooManySubscriptions as exc:
+        raise HTTPException(429, detail={"field": "", "reason": str(exc)}, headers={"Retry-After": "30"}) from None
 
     async def events() -> AsyncIterator[str]:
         try:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-router = APIRouter(tags=["operations"])
+from service.auth import Scope
+from service.deps import allow
+
+router = APIRouter(tags=["operations"], dependencies=[Depends(allow(Scope.READ))])
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from knowledge.metrics import SEARCH_SECONDS
 from knowledge.search import facets as count_facets
 from knowledge.search import search as run_search
 from schemas.search import FacetRequest, FacetResponse, SearchRequest, SearchResponse
+from service.auth import Scope
 from service.body import StrictJsonRoute
-from service.deps import RuntimeDep
+from service.deps import RuntimeDep, allow
 
-router = APIRouter(prefix="/v1", tags=["search"], route_class=StrictJsonRoute)
+router = APIRouter(
+    prefix="/v1", tags=["search"], dependencies=[Depends(allow(Scope.READ))], route_class=StrictJsonRoute
+)
 
 
 @router.post("/search")

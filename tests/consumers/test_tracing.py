@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -15,7 +14,7 @@ from knowledge.settings import KnowledgeSettings
 from scripts.sample_season import season
 from service.app import create_app
 from service.settings import AppSettings, ServiceSettings
-from tests.conftest import encode, produce
+from tests.conftest import encode, local_client, produce
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +62,7 @@ def test_each_api_request_is_a_span(
     spans.clear()
     settings = AppSettings(service=ServiceSettings(run_consumer=False, live_notices=False),
                            knowledge=knowledge_settings, consumer=consumer_settings)  # fmt: skip
-    with TestClient(create_app(settings, embedder=embedder)) as client:
+    with local_client(create_app(settings, embedder=embedder)) as client:
         client.get("/healthz", headers={"X-Request-ID": "trace-me"})
     mine = [s for s in spans.get_finished_spans() if s.attributes and s.attributes.get("request_id") == "trace-me"]
     assert [s.name for s in mine] == ["GET /healthz"]

@@ -17,7 +17,7 @@ from schemas.events import GameEvent
 from scripts.sample_season import season
 from service.app import create_app
 from service.settings import AppSettings, ServiceSettings
-from tests.conftest import encode, produce, wait_for
+from tests.conftest import encode, local_client, produce, wait_for
 
 EVENTS = list(season(60, seed=41))
 
@@ -30,7 +30,7 @@ def client(
         produce(consumer_settings.kafka_bootstrap_servers, consumer_settings.topics[0], [encode(e) for e in EVENTS])
     )
     settings = AppSettings(service=ServiceSettings(), knowledge=knowledge_settings, consumer=consumer_settings)
-    with TestClient(create_app(settings, embedder=embedder), raise_server_exceptions=False) as test_client:
+    with local_client(create_app(settings, embedder=embedder), raise_server_exceptions=False) as test_client:
         wait_for(
             lambda: test_client.post("/v1/facets", json={}).json()["total"] == len(EVENTS),
             60,

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
 from consumers.settings import ConsumerSettings
@@ -25,7 +24,7 @@ from service.background import supervised
 from service.deps import Runtime
 from service.routers.health import readyz
 from service.settings import AppSettings, ServiceSettings
-from tests.conftest import encode, free_port, produce, wait_for, wait_until
+from tests.conftest import encode, free_port, local_client, produce, wait_for, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +37,7 @@ def test_an_api_whose_broker_is_unreachable_serves_search_while_its_relay_retrie
     )
     settings = AppSettings(service=ServiceSettings(run_consumer=False, live_notices=True),
                            knowledge=knowledge_settings, consumer=unreachable)  # fmt: skip
-    with capture_logs() as logs, TestClient(create_app(settings, embedder=embedder)) as client:
+    with capture_logs() as logs, local_client(create_app(settings, embedder=embedder)) as client:
         wait_for(lambda: sum(line["event"] == "notice_relay_retry" for line in logs) >= 3, 60, "three relay retries")
         assert client.post("/v1/search", json={"query": "expedition"}).status_code == 200
         assert client.get("/readyz").status_code == 200

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fastapi.testclient import TestClient
 
 from consumers.settings import ConsumerSettings
 from knowledge.embedder import FastembedEmbedder
@@ -26,7 +25,7 @@ from scripts.sample_season import season
 from service.app import create_app
 from service.hub import QUEUE_SIZE, Hub
 from service.settings import AppSettings, ServiceSettings
-from tests.conftest import ROOT, encode, produce, wait_for
+from tests.conftest import ROOT, encode, local_client, produce, wait_for
 
 QUERY = "an expedition ended in failure"
 FILTERS = {"category": ["expedition"]}
@@ -65,7 +64,10 @@ def test_a_subscriber_receives_exactly_the_matching_events_of_a_burst(
     wanted = expected_matches(embedder, events, min_score)
     assert 0 < len(wanted) < len(events)
     settings = AppSettings(service=ServiceSettings(), knowledge=knowledge_settings, consumer=consumer_settings)
-    with TestClient(create_app(settings, embedder=embedder)) as client, client.websocket_connect("/v1/subscribe") as ws:
+    with (
+        local_client(create_app(settings, embedder=embedder)) as client,
+        client.websocket_connect("ws://127.0.0.1:8000/v1/subscribe") as ws,
+    ):
         ws.send_text(json.dumps({"query": QUERY, "filters": FILTERS, "min_score": min_score}))
         assert ws.receive_json()["type"] == "subscribed"
         asyncio.run(produce(consumer_settings.kafka_bootstrap_servers, consumer_settings.topics[0],
@@ -111,7 +113,10 @@ def test_bad_standing_queries_are_refused_with_the_field(
 ) -> None:
     settings = AppSettings(service=ServiceSettings(run_consumer=False, live_notices=False),
                            knowledge=knowledge_settings, consumer=consumer_settings)  # fmt: skip
-    with TestClient(create_app(settings, embedder=embedder)) as client, client.websocket_connect("/v1/subscribe") as ws:
+    with (
+        local_client(create_app(settings, embedder=embedder)) as client,
+        client.websocket_connect("ws://127.0.0.1:8000/v1/subscribe") as ws,
+    ):
         ws.send_text(json.dumps({"query": "", "min_score": 3}))
         reply = ws.receive_json()
     assert reply["type"] == "error"
@@ -131,7 +136,7 @@ def test_sse_subscribers_hear_a_consumer_in_another_process(
            "KAFKA_INDEXED_TOPIC": consumer_settings.kafka_indexed_topic,
            "STORE_BACKEND": "qdrant", "QDRANT_LOCAL_PATH": str(tmp_path / "q"), "DATA_DIR": str(tmp_path / "d"),
            "METRICS_PORT": "0"}  # fmt: skip
-    with TestClient(create_app(settings, embedder=embedder)) as client:
+    with local_client(create_app(settings, embedder=embedder)) as client:
         import subprocess
 
         consumer = subprocess.Popen([sys.executable, "-m", "consumers"], cwd=ROOT, env=env)

@@ -16,7 +16,7 @@ from knowledge.settings import KnowledgeSettings
 from scripts.sample_season import season
 from service.app import create_app
 from service.settings import AppSettings, ServiceSettings
-from tests.conftest import encode, produce, wait_for
+from tests.conftest import encode, local_client, produce, wait_for
 
 
 def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -34,7 +34,7 @@ def test_metrics_move_when_events_flow_and_one_is_dead_lettered(
 ) -> None:
     events = list(season(40, seed=53))
     settings = AppSettings(service=ServiceSettings(), knowledge=knowledge_settings, consumer=consumer_settings)
-    with TestClient(create_app(settings, embedder=embedder)) as client:
+    with local_client(create_app(settings, embedder=embedder)) as client:
         before = samples(client)
         records = [encode(e) for e in events[:20]] + [(b"bad", b"{oops")] + [encode(e) for e in events[20:]]
         asyncio.run(produce(consumer_settings.kafka_bootstrap_servers, consumer_settings.topics[0], records))
@@ -68,7 +68,7 @@ def test_every_request_has_an_id_in_its_response_and_log_lines(
     service = ServiceSettings(run_consumer=False)
     settings = AppSettings(service=service, knowledge=knowledge_settings, consumer=consumer_settings)
     with (
-        TestClient(create_app(settings, embedder=embedder)) as client,
+        local_client(create_app(settings, embedder=embedder)) as client,
         capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs,
     ):
         given = client.get("/healthz", headers={"X-Request-ID": "abc-123"})

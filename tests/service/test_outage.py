@@ -14,6 +14,7 @@ from knowledge.embedder import FastembedEmbedder
 from knowledge.settings import KnowledgeSettings
 from service.app import create_app
 from service.settings import AppSettings, ServiceSettings
+from tests.conftest import local_client
 from tests.faults.test_faults import FaultyStore
 
 
@@ -23,7 +24,7 @@ def down(
 ) -> Iterator[TestClient]:
     settings = AppSettings(service=ServiceSettings(run_consumer=False, live_notices=False),
                            knowledge=knowledge_settings, consumer=consumer_settings)  # fmt: skip
-    with TestClient(create_app(settings, embedder=embedder), raise_server_exceptions=False) as client:
+    with local_client(create_app(settings, embedder=embedder), raise_server_exceptions=False) as client:
         runtime = client.app_state["runtime"]
         assert client.post("/v1/notes", json={"information": "a note"}).status_code == 201
         runtime.store = FaultyStore(runtime.store)
