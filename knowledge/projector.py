@@ -44,6 +44,10 @@ _PRESS_ACTIONS = {
 }  # fmt: skip
 
 
+#: Actions whose payload names its scholar as `id` (and `name`).
+_SCHOLAR_BY_ID = frozenset({"scholar_spawned", "scholar_retired"})
+
+
 def category_of(action: str) -> Category:
     """The `docs/ai` category an action's document belongs to; unknown actions are game state."""
     if action in _PRESS_ACTIONS:
@@ -105,7 +109,7 @@ class _Ids:
         scholars = _scalar_values(sources, _SCHOLAR_KEYS) + [
             s for s in _list_values(sources, _SCHOLAR_LIST_KEYS) if _SCHOLAR_ID.match(s)
         ]
-        if event.action == "scholar_spawned":
+        if event.action in _SCHOLAR_BY_ID:
             scholars = _strings([payload.get("id")]) + scholars
         players = _scalar_values(sources, _PLAYER_KEYS) + _list_values(sources, _PLAYER_LIST_KEYS)
         self.scholar_ids = _unique(scholars)
@@ -153,6 +157,8 @@ def project(event: GameEvent, source: KafkaSource | None = None) -> DocumentBase
     game_time = event.parsed_game_time
     when = event.occurred_at.strftime("%Y-%m-%d %H:%M UTC%z").replace("UTC+0000", "UTC")
     clock = f"game time {game_time}, " if game_time else ""
+    who = _who(event, ids)
+    sentence = f"{sentence} {who}" if who else sentence
     content = f"{sentence} [{clock}{when}]"
     press_type = event.press().type if event.action == "press_release" else None
     common: dict[str, Any] = {
@@ -181,6 +187,17 @@ def project(event: GameEvent, source: KafkaSource | None = None) -> DocumentBase
     return document
 
 
+def _who(event: GameEvent, ids: _Ids) -> str:
+    """The people the event names, in words as well as by id ("Who: Dr Elara Blackstone (s.proc-001)."),
+    from the names its envelope carries; empty when it carries none that differ from the ids."""
+    named = [
+        f"{event.names[i]} ({i})"
+        for i in [*ids.player_ids, *ids.scholar_ids]
+        if event.names.get(i) and event.names[i] != i
+    ]
+    return f"Who: {', '.join(named)}." if named else ""
+
+
 def _build(category: Category, event: GameEvent, common: dict[str, Any]) -> DocumentBase:
     p = event.payload
     if category is Category.PRESS:
@@ -197,7 +214,7 @@ def _build(category: Category, event: GameEvent, common: dict[str, Any]) -> Docu
             objective=_str(p.get("objective")),
         )
     if category is Category.SCHOLAR:
-        name = p.get("name") if event.action == "scholar_spawned" else None
+        name = p.get("name") if event.action in _SCHOLAR_BY_ID else None
         return ScholarDocument(
             **common, scholar_name=_str(name), faction=_str(p.get("faction") or p.get("new_faction"))
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -23,27 +23,33 @@ SCHEMA_VERSION: Final = 1
 MAX_EVENT_ID_CHARS: Final = 200
 MAX_ACTION_CHARS: Final = 100
 
-_GAME_TIME = re.compile(r"^Y(?P<year>\d{1,6})\.D(?P<day>\d{1,4})$")
+_GAME_TIME = re.compile(r"^Y(?P<year>\d{1,6})(?:\.D(?P<day>\d{1,4}))?$")
+#: Most names an envelope may carry, and the longest id and name.
+MAX_NAMES: Final = 200
+MAX_NAME_CHARS: Final = 200
+#: The payload (or press metadata) fields that name the entity an event is about, in order of preference.
+ENTITY_FIELDS: Final = ("code", "expedition_code", "scholar", "scholar_id", "player", "player_id")
 
 
 class GameTime(BaseModel):
-    """The game's own clock, written as "Y57.D19" (year 57, day 19)."""
+    """The game's own clock, written as "Y57.D19" (year 57, day 19), or "Y1923" (the year alone: the
+    game's database keeps no day, so the bridge sends the year it carries forward)."""
 
     model_config = ConfigDict(frozen=True)
 
     year: int
-    day: int
+    day: int | None = None
 
     @classmethod
     def parse(cls, text: str) -> GameTime:
         """Parse "Y<year>.D<day>"; raise ValueError naming the expected form otherwise."""
         match = _GAME_TIME.match(text)
         if match is None:
-            raise ValueError(f"game_time must look like 'Y57.D19', got {text!r}")
-        return cls(year=int(match["year"]), day=int(match["day"]))
+            raise ValueError(f"game_time must look like 'Y57.D19' or 'Y1923', got {text!r}")
+        return cls(year=int(match["year"]), day=int(match["day"]) if match["day"] else None)
 
     def __str__(self) -> str:
-        return f"Y{self.year}.D{self.day}"
+        return f"Y{self.year}" if self.day is None else f"Y{self.year}.D{self.day}"
 
 
 class GameEvent(BaseModel):
@@ -57,6 +63,11 @@ class GameEvent(BaseModel):
     occurred_at: AwareDatetime
     game_time: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
+    #: Who the payload's ids are, in words: {"s.proc-027": "Dr Elara Blackstone"} (the bridge reads them
+    #: from the game's database; events name people by id only).
+    names: dict[Annotated[str, Field(max_length=MAX_NAME_CHARS)], Annotated[str, Field(max_length=MAX_NAME_CHARS)]] = (
+        Field(default_factory=dict, max_length=MAX_NAMES)
+    )
 
     @field_validator("event_id")
     @classmethod
@@ -97,6 +108,19 @@ class GameEvent(BaseModel):
     def press(self) -> PressReleasePayload:
         """The payload of a `press_release` event, typed."""
         return PressReleasePayload.model_validate(self.payload)
+
+
+def entity_key(payload: dict[str, Any]) -> str | None:
+    """The entity an event is about (an expedition code, a scholar, a player), from the payload or a
+    press release's metadata; None when it names none. It is the Kafka key, so one entity's events
+    stay in order on one partition."""
+    found = payload.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
+    for field in ENTITY_FIELDS:
+        value = payload.get(field) or metadata.get(field)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _describe_payload_errors(exc: ValidationError) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Json = dict[str, Any]
 
@@ -262,8 +262,18 @@ class AdminForceDefection(Payload):
 
 
 class ScholarRetired(Payload):
-    scholar: str
+    """The game writes `{id, name}` (its retirement path) or `{scholar, reason}`."""
+
+    scholar: str | None = None
+    id: str | None = None
+    name: str | None = None
     reason: str | None = None
+
+    @model_validator(mode="after")
+    def _names_a_scholar(self) -> ScholarRetired:
+        if not (self.scholar or self.id):
+            raise ValueError("scholar_retired names the scholar as `scholar` or `id`")
+        return self
 
 
 # --- symposium -----------------------------------------------------------------------------------
@@ -406,7 +416,7 @@ class AdminCancelOrder(Payload):
 
 
 class GamePaused(Payload):
-    admin: str
+    admin: str | None = None  # absent when the game pauses itself (its LLM-outage path)
     reason: str | None = None
     source: str | None = None
     previously_paused: bool | None = None
@@ -414,7 +424,7 @@ class GamePaused(Payload):
 
 
 class GameResumed(Payload):
-    admin: str
+    admin: str | None = None
     was_paused: bool | None = None
     previous_reason: str | None = None
 

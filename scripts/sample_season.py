@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from schemas.events import entity_key
+
 PLAYERS = ["p.ada", "p.brunel", "p.curie", "p.darwin", "p.euler", "p.faraday", "p.galton", "p.hypatia"]
 SURNAMES = [
     "ibarra",
@@ -723,10 +725,4 @@ def season(n: int, seed: int = 7, start: datetime | None = None) -> Iterator[dic
 
 def key_of(event: dict[str, Any]) -> str:
     """The Kafka key: the entity the event is about, so its events stay in order on one partition."""
-    payload = event["payload"]
-    metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
-    for field in ("code", "expedition_code", "scholar", "scholar_id", "player", "player_id"):
-        value = payload.get(field) or metadata.get(field)
-        if isinstance(value, str):
-            return value
-    return str(event["action"])
+    return entity_key(event["payload"]) or str(event["action"])

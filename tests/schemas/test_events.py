@@ -110,3 +110,31 @@ def test_known_action_payload_types_are_checked() -> None:
         GameEvent.model_validate({**base, "payload": {**good, "roll": "70"}})
     with pytest.raises(ValidationError, match=r"payload\.code"):
         GameEvent.model_validate({**base, "payload": {"player": "p.ada", "result": "success"}})
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        ("scholar_retired", {"id": "s.proc-004", "name": "Dr Orion Ashraf"}),  # the game's retirement path
+        ("scholar_retired", {"scholar": "s.proc-004", "reason": "age"}),
+        ("game_paused", {"reason": "LLM outage", "source": "llm"}),  # the game pausing itself: no admin
+        ("game_resumed", {"was_paused": True}),
+        ("sideways_vignette", {"scholar": "s.proc-004", "headline": "A quiet afternoon", "tags": ["archive"]}),
+    ],
+)
+def test_every_payload_the_games_code_writes_is_accepted(action: str, payload: dict[str, object]) -> None:
+    event = GameEvent.model_validate(
+        {"event_id": "e", "action": action, "occurred_at": "2025-09-01T00:00:00Z", "payload": payload}
+    )
+    assert event.payload == payload
+
+
+def test_a_scholar_retired_without_a_scholar_is_refused() -> None:
+    with pytest.raises(ValidationError, match="scholar"):
+        GameEvent.model_validate({"event_id": "e", "action": "scholar_retired", "occurred_at": "2025-09-01T00:00:00Z",
+                                  "payload": {"name": "nobody"}})  # fmt: skip
+
+
+def test_the_year_alone_is_a_game_time() -> None:
+    assert GameTime.parse("Y1923") == GameTime(year=1923, day=None)
+    assert str(GameTime.parse("Y1923")) == "Y1923" and str(GameTime.parse("Y57.D19")) == "Y57.D19"
