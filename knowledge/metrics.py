@@ -50,3 +50,9 @@ AUTH_DECISIONS = Counter(
     "API requests refused or allowed by key: outcome 401 (no or bad key), 403 (scope), 429 (rate), allowed (writes).",
     ["key", "outcome"],
 )
+BRIDGE_ROWS_PUBLISHED = Counter("bridge_rows_published_total", "Rows of the game's database published.", ["table"])
+BRIDGE_ROWS_UNPUBLISHABLE = Counter(
+    "bridge_rows_unpublishable_total", "Rows too large for a Kafka record (logged with their id).", ["table"]
+)
+BRIDGE_LAST_ID = Gauge("bridge_last_published_id", "The last published row id.", ["table"])
+BRIDGE_LAG = Gauge("bridge_lag_rows", "Rows in the game's database not yet published.", ["table"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bridge.settings import BridgeSettings
 from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings
 from knowledge.settings import KnowledgeSettings
@@ -15,7 +16,8 @@ from knowledge.tracing import TracingSettings
 from service.settings import SecuritySettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = (KnowledgeSettings, ConsumerSettings, ServiceSettings, SecuritySettings, LogSettings, TracingSettings)
+SETTINGS = (KnowledgeSettings, ConsumerSettings, ServiceSettings, SecuritySettings, BridgeSettings, LogSettings,
+            TracingSettings)  # fmt: skip
 VARIABLES = {name.upper() for cls in SETTINGS for name in cls.model_fields}
 
 

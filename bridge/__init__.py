@@ -1,0 +1,1 @@
+"""The bridge from the game's own storage: its SQLite database -> the events topic (backfill, then tail)."""

@@ -1,0 +1,1 @@
+"""`greatwork`, the command line (cli/app.py)."""
