@@ -4,6 +4,7 @@
     greatwork backfill --db PATH                publish a game database's history, then exit
     greatwork search "query" [--player ...]     search the running API, as a table (or --json)
     greatwork dlq list | dlq replay [--reason]  what the dead-letter topic holds; send it back after a fix
+    greatwork reindex [--to NAME] [--switch]    rebuild the collection from the topic; switch when complete
     greatwork optimize                          build the embedded store's index (service stopped)
 
 Every command is configured by the same environment variables as the service (README); options
@@ -146,6 +147,31 @@ def dlq_replay(
     )
     for found in result.not_replayable:
         out.print(f"[yellow]not replayable[/yellow] (no original value in the DLQ): read it at {found.source}")
+
+
+@app.command()
+def reindex(
+    to: Annotated[str | None, typer.Option(help="The new collection (default: <COLLECTION_NAME>-<timestamp>).")] = None,
+    switch: Annotated[
+        bool, typer.Option("--switch", help="Catch up a collection built before and switch to it.")
+    ] = False,
+) -> None:
+    """Rebuild the collection from the events topic into a new one; switch when no process holds the old one."""
+    from consumers.reindex import reindex as run_reindex
+    from knowledge.errors import ConfigurationError
+    from knowledge.settings import KnowledgeSettings
+
+    try:
+        done = asyncio.run(run_reindex(KnowledgeSettings(), _consumer_settings(), to, switch_only=switch))
+    except ConfigurationError as exc:
+        err.print(f"[red]not reindexed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    out.print(f"{done.collection}: {done.documents} documents, {done.dead_lettered} dead letters (to the .reindex DLQ)")
+    if done.switched:
+        out.print(f"switched: the collection now reads from {done.collection}")
+    else:
+        out.print(f"not switched: a process holds the current shard. Stop it, then `greatwork reindex --to "
+                  f"{done.collection} --switch`, and start it again.")  # fmt: skip
 
 
 @app.command()

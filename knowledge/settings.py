@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -44,8 +45,17 @@ class KnowledgeSettings(BaseSettings):
         return self
 
     @property
+    def edge_alias_file(self) -> Path:
+        """Names the shard that serves the collection, once a reindex switched it (`{"shard": name}`)."""
+        return self.data_dir / "edge" / f"{self.collection_name}.alias"
+
+    @property
     def edge_path(self) -> Path:
-        """The Qdrant Edge shard of the collection."""
+        """The Qdrant Edge shard of the collection: the one its alias file names, else its own name."""
+        if self.edge_alias_file.is_file():
+            shard = json.loads(self.edge_alias_file.read_text()).get("shard")
+            if isinstance(shard, str) and shard and "/" not in shard:
+                return self.data_dir / "edge" / shard
         return self.data_dir / "edge" / self.collection_name
 
     @property

@@ -114,7 +114,7 @@ async def test_dlq_list_then_replay_a_letter_that_now_succeeds_and_one_that_fail
 def test_help_and_bad_arguments() -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["--help"]).exit_code == 0
-    for command in ("serve", "consume", "bridge", "backfill", "search", "dlq", "optimize"):
+    for command in ("serve", "consume", "bridge", "backfill", "search", "dlq", "reindex", "optimize"):
         assert command in runner.invoke(app, ["--help"]).output
     assert runner.invoke(app, ["search"]).exit_code == 2
     assert runner.invoke(app, ["backfill", "--db", "/no/such/file.db"]).exit_code == 2

@@ -1,0 +1,117 @@
+"""Rebuild the collection from the events topic into a new one, and switch to it only when complete:
+for a new model or a new rendering (`greatwork reindex`).
+
+The new collection is filled by the same pipeline as the live consumer (decode, project, embed,
+upsert), in a consumer group of its own (`<KAFKA_GROUP_ID>.reindex.<name>`) that reads the topic from
+its earliest retained record; its dead letters go to `<KAFKA_DLQ_TOPIC>.reindex`, so the live DLQ is not
+doubled. Searches keep answering from the old collection meanwhile.
+
+Embedded store (Qdrant Edge): the switch is the collection's alias file (`<collection>.alias`, read
+when a process opens the store). A running service holds its shard and keeps it until restarted, and
+would keep indexing into the old one; so the switch happens only while no process holds the old
+shard: stop the service, and `greatwork reindex --switch NAME` reads what arrived since the build (the
+same group, continued) and then switches; the service, started again, continues from its own
+committed offsets into the new shard (what it re-reads overwrites itself). The Qdrant server path
+(aliases on the server) is not built yet: `reindex` refuses it with that message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from consumers.loop import ingest_loop
+from consumers.settings import ConsumerSettings
+from knowledge.errors import ConfigurationError
+from knowledge.runtime import open_knowledge
+from knowledge.settings import KnowledgeSettings
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    """What a reindex did."""
+
+    collection: str
+    documents: int
+    dead_lettered: int
+    switched: bool
+
+
+def new_name(knowledge: KnowledgeSettings) -> str:
+    """`<collection>-<UTC timestamp>`."""
+    return f"{knowledge.collection_name}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}"
+
+
+def _for(
+    knowledge: KnowledgeSettings, consumer: ConsumerSettings, target: str
+) -> tuple[KnowledgeSettings, ConsumerSettings]:
+    group = f"{consumer.kafka_group_id}.reindex.{target}"
+    return (
+        knowledge.model_copy(update={"collection_name": target}),
+        consumer.model_copy(update={"kafka_group_id": group, "kafka_transactional_id": group,
+                                    "kafka_dlq_topic": f"{consumer.kafka_dlq_topic}.reindex"}),
+    )  # fmt: skip
+
+
+async def fill(knowledge: KnowledgeSettings, consumer: ConsumerSettings, target: str) -> tuple[int, int]:
+    """Index the topic into `target` until caught up; (documents in it, dead letters of this run)."""
+    target_knowledge, target_consumer = _for(knowledge, consumer, target)
+    if target_knowledge.edge_alias_file.is_file():
+        raise ConfigurationError(f"{target} is itself an alias; choose another name")
+    async with (
+        open_knowledge(target_knowledge, answers_queries=False) as (model, store),
+        ingest_loop(target_consumer, model, store) as loop,
+    ):
+        await loop.run_until_idle()
+        return await store.count(), loop.dead_lettered_total
+
+
+async def in_use(knowledge: KnowledgeSettings) -> bool:
+    """Whether a process holds the collection's current shard (its WAL is locked)."""
+    path = knowledge.edge_path
+    if not path.exists():
+        return False
+
+    def try_open() -> bool:
+        import qdrant_edge as edge
+
+        try:
+            shard = edge.EdgeShard.load(str(path))
+        except Exception:  # Edge raises a bare Exception when another process owns the WAL
+            return True
+        shard.close()
+        return False
+
+    return await asyncio.to_thread(try_open)
+
+
+def switch(knowledge: KnowledgeSettings, target: str) -> None:
+    """Point the collection at `target` (atomically: a temporary file renamed over the alias)."""
+    alias = knowledge.edge_alias_file
+    temporary = alias.with_name(alias.name + ".tmp")
+    temporary.write_text(json.dumps({"shard": target, "switched_at": datetime.now(UTC).isoformat()}) + "\n")
+    os.replace(temporary, alias)
+
+
+async def reindex(
+    knowledge: KnowledgeSettings, consumer: ConsumerSettings, target: str | None = None, *, switch_only: bool = False
+) -> Reindexed:
+    """Build `target` from the topic, then switch to it if no process holds the current shard.
+    `switch_only`: `target` was built before; catch it up and switch (the service must be stopped)."""
+    if knowledge.store_backend != "edge":
+        raise ConfigurationError("reindex on a Qdrant server (through its aliases) is not built yet")
+    name = target or new_name(knowledge)
+    if switch_only and not _for(knowledge, consumer, name)[0].edge_path.exists():
+        raise ConfigurationError(f"no collection {name} was built: run `greatwork reindex` first")
+    documents, dead = await fill(knowledge, consumer, name)
+    busy = await in_use(knowledge)
+    if busy and switch_only:
+        raise ConfigurationError("the service still holds the current shard: stop it, then switch")
+    if not busy:
+        documents, more = await fill(knowledge, consumer, name)  # what arrived meanwhile
+        switch(knowledge, name)
+        dead += more
+    return Reindexed(name, documents, dead, switched=not busy)
