@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,9 +40,14 @@ class TooManySubscriptions(Exception):
     """No new subscription: the caller (or the whole process) holds as many as it may."""
 
 
-def _is_vector(vector: Sequence[float], dim: int) -> bool:
-    """Whether `vector` can be scored against queries of `dim` dimensions."""
-    return len(vector) == dim and all(isinstance(x, int | float) and math.isfinite(x) for x in vector)
+def _usable(vectors: Sequence[Sequence[float]], dim: int) -> tuple[list[int], np.ndarray[Any, Any]]:
+    """The indexes of the vectors that can be scored against queries of `dim` dimensions (that length,
+    every number finite), and those vectors as one matrix: a length check per vector, the rest in numpy."""
+    sized = [i for i, vector in enumerate(vectors) if len(vector) == dim]
+    matrix = np.asarray([vectors[i] for i in sized], dtype=np.float32).reshape(len(sized), dim)
+    finite = np.asarray(np.isfinite(matrix).all(axis=1), dtype=bool)
+    flags: list[bool] = finite.tolist()
+    return [i for i, ok in zip(sized, flags, strict=True) if ok], matrix[finite]
 
 
 @dataclass
@@ -136,13 +140,12 @@ class Hub:
         if not self._subscriptions or not documents:
             return 0
         dim = next(iter(self._subscriptions.values())).vector.shape[0]
-        usable = [(d, v) for d, v in zip(documents, vectors, strict=True) if _is_vector(v, dim)]
+        usable, matrix = _usable(vectors, dim)
         if len(usable) < len(documents):  # e.g. a notice from a consumer running another model
             log.warning("live_vectors_unusable", skipped=len(documents) - len(usable), dim=dim)
         if not usable:
             return 0
-        documents = [d for d, _ in usable]
-        matrix = np.asarray([v for _, v in usable], dtype=np.float32)
+        documents = [documents[i] for i in usable]
         queued = 0
         for subscription in list(self._subscriptions.values()):
             scores = matrix @ subscription.vector  # unit vectors: the cosine similarity, as search scores
