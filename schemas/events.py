@@ -8,9 +8,10 @@ An action we do not know yet is not an error: it is indexed as a generic game-st
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -64,10 +65,20 @@ class GameEvent(BaseModel):
     game_time: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
     #: Who the payload's ids are, in words: {"s.proc-027": "Dr Elara Blackstone"} (the bridge reads them
-    #: from the game's database; events name people by id only).
-    names: dict[Annotated[str, Field(max_length=MAX_NAME_CHARS)], Annotated[str, Field(max_length=MAX_NAME_CHARS)]] = (
-        Field(default_factory=dict, max_length=MAX_NAMES)
-    )
+    #: from the game's database; events name people by id only). Only an aid to reading: what does not
+    #: fit (a name that is not text, an id or name too long, more than MAX_NAMES) is left out or cut,
+    #: never a reason to refuse the event.
+    names: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _names_that_fit(cls, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict):
+            return {}
+        fitting = ((k, v) for k, v in value.items() if isinstance(k, str) and isinstance(v, str) and v)
+        return dict(
+            itertools.islice(((k, v[:MAX_NAME_CHARS]) for k, v in fitting if len(k) <= MAX_NAME_CHARS), MAX_NAMES)
+        )
 
     @field_validator("event_id")
     @classmethod

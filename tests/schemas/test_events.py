@@ -138,3 +138,15 @@ def test_a_scholar_retired_without_a_scholar_is_refused() -> None:
 def test_the_year_alone_is_a_game_time() -> None:
     assert GameTime.parse("Y1923") == GameTime(year=1923, day=None)
     assert str(GameTime.parse("Y1923")) == "Y1923" and str(GameTime.parse("Y57.D19")) == "Y57.D19"
+
+
+def test_names_that_do_not_fit_are_cut_or_left_out_never_a_reason_to_refuse_the_event() -> None:
+    names = {"s.1": "D" * 300, "x" * 300: "too long an id", "s.2": 7, "s.3": "", **{f"p{i}": "n" for i in range(300)}}
+    event = decode_event(json.dumps({"event_id": "events:1", "action": "scholar_spawned", "names": names,
+                                     "occurred_at": "2025-09-01T06:00:00+00:00",
+                                     "payload": {"id": "s.1", "name": "x"}}).encode(), 1_000_000)  # fmt: skip
+    assert event.names["s.1"] == "D" * 200
+    assert "x" * 300 not in event.names and "s.2" not in event.names and "s.3" not in event.names
+    assert len(event.names) == 200
+    assert decode_event(b'{"event_id": "e", "action": "x", "occurred_at": "2025-09-01T00:00:00Z", "names": [1]}',
+                        10_000).names == {}  # fmt: skip
