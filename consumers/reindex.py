@@ -25,9 +25,11 @@ from datetime import UTC, datetime
 
 from consumers.loop import ingest_loop
 from consumers.settings import ConsumerSettings
+from knowledge.embedder import FastembedEmbedder
 from knowledge.errors import ConfigurationError
 from knowledge.runtime import open_knowledge
 from knowledge.settings import KnowledgeSettings
+from knowledge.store.qdrant_edge import shard_in_use
 
 
 @dataclass(frozen=True)
@@ -56,36 +58,19 @@ def _for(
     )  # fmt: skip
 
 
-async def fill(knowledge: KnowledgeSettings, consumer: ConsumerSettings, target: str) -> tuple[int, int]:
+async def fill(
+    knowledge: KnowledgeSettings, consumer: ConsumerSettings, target: str, model: FastembedEmbedder
+) -> tuple[int, int]:
     """Index the topic into `target` until caught up; (documents in it, dead letters of this run)."""
     target_knowledge, target_consumer = _for(knowledge, consumer, target)
     if target_knowledge.edge_alias_file.is_file():
         raise ConfigurationError(f"{target} is itself an alias; choose another name")
     async with (
-        open_knowledge(target_knowledge, answers_queries=False) as (model, store),
+        open_knowledge(target_knowledge, model) as (_, store),
         ingest_loop(target_consumer, model, store) as loop,
     ):
         await loop.run_until_idle()
         return await store.count(), loop.dead_lettered_total
-
-
-async def in_use(knowledge: KnowledgeSettings) -> bool:
-    """Whether a process holds the collection's current shard (its WAL is locked)."""
-    path = knowledge.edge_path
-    if not path.exists():
-        return False
-
-    def try_open() -> bool:
-        import qdrant_edge as edge
-
-        try:
-            shard = edge.EdgeShard.load(str(path))
-        except Exception:  # Edge raises a bare Exception when another process owns the WAL
-            return True
-        shard.close()
-        return False
-
-    return await asyncio.to_thread(try_open)
 
 
 def switch(knowledge: KnowledgeSettings, target: str) -> None:
@@ -106,12 +91,16 @@ async def reindex(
     name = target or new_name(knowledge)
     if switch_only and not _for(knowledge, consumer, name)[0].edge_path.exists():
         raise ConfigurationError(f"no collection {name} was built: run `greatwork reindex` first")
-    documents, dead = await fill(knowledge, consumer, name)
-    busy = await in_use(knowledge)
-    if busy and switch_only:
-        raise ConfigurationError("the service still holds the current shard: stop it, then switch")
-    if not busy:
-        documents, more = await fill(knowledge, consumer, name)  # what arrived meanwhile
-        switch(knowledge, name)
-        dead += more
+    model = await asyncio.to_thread(FastembedEmbedder.load, knowledge, query_session=False)
+    try:
+        documents, dead = await fill(knowledge, consumer, name, model)
+        busy = await asyncio.to_thread(shard_in_use, knowledge.edge_path)
+        if busy and switch_only:
+            raise ConfigurationError("the service still holds the current shard: stop it, then switch")
+        if not busy:
+            documents, more = await fill(knowledge, consumer, name, model)  # what arrived meanwhile
+            switch(knowledge, name)
+            dead += more
+    finally:
+        model.close()
     return Reindexed(name, documents, dead, switched=not busy)

@@ -295,6 +295,19 @@ def _flush_and_close(shard: Any) -> None:
     shard.close()
 
 
+def shard_in_use(path: Path) -> bool:
+    """Whether a process (this one included) holds the shard at `path` open: its WAL is locked.
+    Blocking: call it in a thread."""
+    if not path.exists():
+        return False
+    try:
+        shard = edge.EdgeShard.load(str(path))
+    except Exception:  # Edge raises a bare Exception when the WAL is locked
+        return True
+    shard.close()
+    return False
+
+
 def _unreadable(exc: BaseException) -> bool:
     """Whether Edge failed because a stored payload cannot be decoded (e.g. nested beyond its reader's
     recursion limit: written before this service refused such values at the door)."""
