@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from consumers.committer import CommitOutcomeUnknown, TransactionalCommitter
+from consumers.settings import ConsumerSettings
 from schemas.dead_letter import HEADER_SOURCE_OFFSET, DeadLetter, DeadLetterReason
 from tests.conftest import ROOT, wait_until
 from tests.process import fresh_topics
@@ -66,6 +67,39 @@ def letters(topic: str, count: int) -> list[DeadLetter]:
     ]  # fmt: skip
 
 
+@asynccontextmanager
+async def committer_for(
+    bootstrap: str, settings: ConsumerSettings, make_producer: Any, timeout_s: float
+) -> AsyncIterator[tuple[TransactionalCommitter, AIOKafkaConsumer]]:
+    """A started committer over `make_producer`'s producers, and a consumer of its group (for the
+    committed offsets), both stopped on exit."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=settings.kafka_group_id)
+    await consumer.start()
+    committer = TransactionalCommitter(
+        make_producer, consumer.committed, settings.kafka_dlq_topic, settings.kafka_group_id, timeout_s=timeout_s
+    )
+    try:
+        await committer.start()
+        yield committer, consumer
+    finally:
+        await committer.stop()
+        await consumer.stop()
+
+
+async def until_committed(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+    """Transactional offsets show once the commit markers are written."""
+
+    async def committed() -> bool:
+        return await consumer.committed(tp) == offset
+
+    await wait_until(committed, 30, "the offsets to be committed")
+
+
+async def dead_lettered_offsets(bootstrap: str, topic: str) -> list[int]:
+    """The source offsets of the DLQ's committed letters, sorted."""
+    return sorted(int(dict(r.headers)[HEADER_SOURCE_OFFSET]) for r in await read_to_end(bootstrap, topic))
+
+
 @pytest.mark.parametrize("when", ["before", "after"])
 async def test_a_commit_whose_outcome_is_unknown_loses_and_doubles_no_letter(kafka_bootstrap: str, when: str) -> None:
     settings = await fresh_topics(kafka_bootstrap)
@@ -78,29 +112,15 @@ async def test_a_commit_whose_outcome_is_unknown_loses_and_doubles_no_letter(kaf
         made.append(producer)
         return producer
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=settings.kafka_group_id)
-    await consumer.start()
-    committer = TransactionalCommitter(
-        make_producer, consumer.committed, settings.kafka_dlq_topic, settings.kafka_group_id, timeout_s=1.0
-    )
-    await committer.start()
     tp = TopicPartition(settings.topics[0], 0)
     batch = letters(settings.topics[0], 5)
-    try:
+    async with committer_for(kafka_bootstrap, settings, make_producer, 1.0) as (committer, consumer):
         with pytest.raises(CommitOutcomeUnknown):
             await committer.commit(batch, {tp: 5})
         await committer.commit(batch, {tp: 5})  # the loop's retry of the same batch
         assert committer.rebuilds == 1
-
-        async def committed() -> bool:  # transactional offsets show once the commit markers are written
-            return await consumer.committed(tp) == 5
-
-        await wait_until(committed, 20, "the offsets to be committed")
-    finally:
-        await committer.stop()
-        await consumer.stop()
-    got = await read_to_end(kafka_bootstrap, settings.kafka_dlq_topic)
-    offsets = sorted(int(dict(r.headers)[HEADER_SOURCE_OFFSET]) for r in got)
+        await until_committed(consumer, tp, 5)
+    offsets = await dead_lettered_offsets(kafka_bootstrap, settings.kafka_dlq_topic)
     assert offsets == [0, 1, 2, 3, 4], f"each letter exactly once ({when} the commit)"
 
 
@@ -146,7 +166,7 @@ async def test_a_broker_that_stops_answering_mid_commit_is_survived(private_brok
     for good: the cause of the broker-restart test's intermittent time-out."""
     bootstrap, _ = private_broker
     settings = await fresh_topics(bootstrap)
-    pid = int((ROOT / ".cache" / "kafka" / "broker-19592.pid").read_text())
+    pid = int((ROOT / ".cache" / "kafka" / f"broker-{bootstrap.rsplit(':', 1)[1]}.pid").read_text())
     tx_id = f"tx-{uuid.uuid4().hex[:8]}"
     made: list[AIOKafkaProducer] = []
 
@@ -156,35 +176,21 @@ async def test_a_broker_that_stops_answering_mid_commit_is_survived(private_brok
         made.append(producer)
         return producer
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=settings.kafka_group_id)
-    await consumer.start()
-    committer = TransactionalCommitter(
-        make_producer, consumer.committed, settings.kafka_dlq_topic, settings.kafka_group_id, timeout_s=2.0
-    )
-    await committer.start()
     tp = TopicPartition(settings.topics[0], 0)
     batch = letters(settings.topics[0], 3)
     try:
-        with pytest.raises(CommitOutcomeUnknown):
-            await committer.commit(batch, {tp: 3})
-        for _ in range(30):  # the loop's retries, with backoff, until the broker answers again
-            try:
+        async with committer_for(bootstrap, settings, make_producer, 2.0) as (committer, consumer):
+            with pytest.raises(CommitOutcomeUnknown):
                 await committer.commit(batch, {tp: 3})
-                break
-            except (CommitOutcomeUnknown, KafkaError, TimeoutError):
-                await asyncio.sleep(0.5)
-        else:
-            pytest.fail("the committer never recovered")
-
-        async def committed() -> bool:
-            return await consumer.committed(tp) == 3
-
-        await wait_until(committed, 30, "the offsets to be committed")
+            for _ in range(30):  # the loop's retries, with its backoff, until the broker answers again
+                try:
+                    await committer.commit(batch, {tp: 3})
+                    break
+                except (CommitOutcomeUnknown, KafkaError, TimeoutError):
+                    await asyncio.sleep(0.5)
+            else:
+                pytest.fail("the committer never recovered")
+            await until_committed(consumer, tp, 3)
     finally:
         os.kill(pid, signal.SIGCONT)
-        await committer.stop()
-        await consumer.stop()
-    offsets = sorted(
-        int(dict(r.headers)[HEADER_SOURCE_OFFSET]) for r in await read_to_end(bootstrap, settings.kafka_dlq_topic)
-    )
-    assert offsets == [0, 1, 2], "each letter exactly once"
+    assert await dead_lettered_offsets(bootstrap, settings.kafka_dlq_topic) == [0, 1, 2], "each letter exactly once"
