@@ -17,9 +17,9 @@ from contextlib import contextmanager
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from prometheus_client import start_http_server
 
 from bridge.database import GameDatabase
+from bridge.health import BridgeHealth, serving
 from bridge.publisher import Bridge, Progress
 from bridge.settings import BridgeSettings
 from consumers.loop import ensure_topics
@@ -62,8 +62,6 @@ async def run(until_caught_up: bool) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    if settings.bridge_metrics_port and not until_caught_up:
-        start_http_server(settings.bridge_metrics_port)
     if kafka.kafka_create_topics:
         await ensure_topics(kafka)
     producer = AIOKafkaProducer(
@@ -73,11 +71,14 @@ async def run(until_caught_up: bool) -> int:
     async with asyncio.timeout(kafka.kafka_request_timeout_s * 3):
         await producer.start()
     database = GameDatabase(settings.great_work_db, settings.bridge_busy_timeout_ms)
+    health = BridgeHealth(stale_after_s=max(30.0, 20 * settings.bridge_poll_s))
+    port = 0 if until_caught_up else settings.bridge_metrics_port
     try:
         with progress_bar(sys.stderr.isatty()) as progress:
             bridge = Bridge(database, producer, kafka.topics[0], settings.bridge_state_file,
-                            settings.bridge_page_rows, settings.bridge_poll_s, progress)  # fmt: skip
-            await bridge.run(stop, until_caught_up=until_caught_up)
+                            settings.bridge_page_rows, settings.bridge_poll_s, progress, health)  # fmt: skip
+            async with serving(health, port):
+                await bridge.run(stop, until_caught_up=until_caught_up)
     finally:
         await producer.stop()
     return 0

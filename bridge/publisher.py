@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from bridge import checkpoint
 from bridge.database import TABLES, GameDatabase, Row, Table, year_change
 from bridge.envelope import Calendar, record
+from bridge.health import BridgeHealth
 from knowledge.metrics import BRIDGE_LAG, BRIDGE_LAST_ID, BRIDGE_ROWS_PUBLISHED, BRIDGE_ROWS_UNPUBLISHABLE
 
 log = structlog.get_logger(__name__)
@@ -48,6 +49,7 @@ class Bridge:
         page_rows: int,
         poll_s: float,
         progress: Progress | None = None,
+        health: BridgeHealth | None = None,
     ) -> None:
         self._db = database
         self._producer = producer
@@ -56,6 +58,7 @@ class Bridge:
         self._page_rows = page_rows
         self._poll_s = poll_s
         self._progress = progress
+        self.health = health if health is not None else BridgeHealth(stale_after_s=max(30.0, 20 * poll_s))
         self.published = 0
 
     async def run(self, stop: asyncio.Event, *, until_caught_up: bool = False) -> dict[Table, int]:
@@ -75,6 +78,7 @@ class Bridge:
                 delay = self._poll_s
             except (sqlite3.Error, OSError, KafkaError, TimeoutError) as exc:
                 log.warning("bridge_retry", error=repr(exc), delay_s=round(delay, 2))
+                self.health.failed(repr(exc)[:300])
                 moved = 0
                 delay = min(delay * 2, RETRY_MAX_S)
             if moved == 0:
@@ -104,9 +108,11 @@ class Bridge:
             await asyncio.to_thread(checkpoint.save, self._state_file, position)
             moved += len(rows)
             BRIDGE_ROWS_PUBLISHED.labels(table).inc(len(rows))
+        behind = {table: max(0, ends[table] - position[table]) for table in TABLES}
         for table in TABLES:
             BRIDGE_LAST_ID.labels(table).set(position[table])
-            BRIDGE_LAG.labels(table).set(max(0, ends[table] - position[table]))
+            BRIDGE_LAG.labels(table).set(behind[table])
+        self.health.succeeded(position, behind)
         if self._progress is not None:
             self._progress.update(sum(position.values()), max(sum(ends.values()), sum(position.values())))
         return moved

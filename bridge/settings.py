@@ -22,4 +22,4 @@ class BridgeSettings(BaseSettings):
     bridge_poll_s: float = Field(default=0.25, gt=0, le=60, description="Wait between reads once caught up.")
     bridge_page_rows: int = Field(default=500, ge=1, le=10_000, description="Rows per read transaction.")
     bridge_busy_timeout_ms: int = Field(default=2000, ge=0, description="How long a read waits for the game's lock.")
-    bridge_metrics_port: int = Field(default=9109, ge=0, le=65535, description="Prometheus /metrics; 0: off.")
+    bridge_metrics_port: int = Field(default=9109, ge=0, le=65535, description="/metrics, /healthz, /readyz; 0: off.")

@@ -156,19 +156,26 @@ def reindex(
         bool, typer.Option("--switch", help="Catch up a collection built before and switch to it.")
     ] = False,
 ) -> None:
-    """Rebuild the collection from the events topic into a new one; switch when no process holds the old one."""
+    """Rebuild the collection from the events topic into a new one and switch to it when complete
+    (Qdrant server: an alias, at once; embedded store: when no process holds the old shard)."""
     from consumers.reindex import reindex as run_reindex
     from knowledge.errors import ConfigurationError
     from knowledge.settings import KnowledgeSettings
 
     try:
-        done = asyncio.run(run_reindex(KnowledgeSettings(), _consumer_settings(), to, switch_only=switch))
+        knowledge = KnowledgeSettings()
+        done = asyncio.run(run_reindex(knowledge, _consumer_settings(), to, switch_only=switch))
     except ConfigurationError as exc:
         err.print(f"[red]not reindexed:[/red] {exc}")
         raise typer.Exit(1) from None
     out.print(f"{done.collection}: {done.documents} documents, {done.dead_lettered} dead letters (to the .reindex DLQ)")
     if done.switched:
         out.print(f"switched: the collection now reads from {done.collection}")
+        if done.replaced == knowledge.collection_name:
+            out.print(f"{done.replaced} (made before aliases) was deleted: it is now an alias")
+        elif done.replaced:
+            out.print(f"the previous collection {done.replaced} is kept for a rollback (`--to {done.replaced} "
+                      "--switch`); delete it on the server when done")  # fmt: skip
     else:
         out.print(f"not switched: a process holds the current shard. Stop it, then `greatwork reindex --to "
                   f"{done.collection} --switch`, and start it again.")  # fmt: skip

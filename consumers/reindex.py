@@ -11,15 +11,19 @@ when a process opens the store). A running service holds its shard and keeps it 
 would keep indexing into the old one; so the switch happens only while no process holds the old
 shard: stop the service, and `greatwork reindex --switch NAME` reads what arrived since the build (the
 same group, continued) and then switches; the service, started again, continues from its own
-committed offsets into the new shard (what it re-reads overwrites itself). The Qdrant server path
-(aliases on the server) is not built yet: `reindex` refuses it with that message.
+committed offsets into the new shard (what it re-reads overwrites itself).
+
+Qdrant server: COLLECTION_NAME becomes an alias on the server, switched in one alias operation while
+the service runs (every request names the alias, so the next one reads the new collection). The live
+consumer writes into the old collection until the switch, so the reindex group catches up once more
+after it. The old collection is kept for a rollback (`greatwork reindex --to OLD --switch`); delete it
+when done. A collection made before aliases, under COLLECTION_NAME itself, is deleted at the switch
+(Qdrant cannot rename a collection).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,7 +33,8 @@ from knowledge.embedder import FastembedEmbedder
 from knowledge.errors import ConfigurationError
 from knowledge.runtime import open_knowledge
 from knowledge.settings import KnowledgeSettings
-from knowledge.store.qdrant_edge import shard_in_use
+from knowledge.store.qdrant_edge import shard_in_use, switch_alias
+from knowledge.store.qdrant_server import QdrantServerStore
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Reindexed:
     documents: int
     dead_lettered: int
     switched: bool
+    replaced: str | None = None  # the collection the alias served before (Qdrant server)
 
 
 def new_name(knowledge: KnowledgeSettings) -> str:
@@ -58,12 +64,19 @@ def _for(
     )  # fmt: skip
 
 
+async def _is_alias(knowledge: KnowledgeSettings) -> bool:
+    if knowledge.store_backend == "edge":
+        return knowledge.edge_alias_file.is_file()
+    async with QdrantServerStore.open(knowledge) as store:
+        return await store.is_alias()
+
+
 async def fill(
     knowledge: KnowledgeSettings, consumer: ConsumerSettings, target: str, model: FastembedEmbedder
 ) -> tuple[int, int]:
     """Index the topic into `target` until caught up; (documents in it, dead letters of this run)."""
     target_knowledge, target_consumer = _for(knowledge, consumer, target)
-    if target_knowledge.edge_alias_file.is_file():
+    if await _is_alias(target_knowledge):
         raise ConfigurationError(f"{target} is itself an alias; choose another name")
     async with (
         open_knowledge(target_knowledge, model) as (_, store),
@@ -73,34 +86,45 @@ async def fill(
         return await store.count(), loop.dead_lettered_total
 
 
-def switch(knowledge: KnowledgeSettings, target: str) -> None:
-    """Point the collection at `target` (atomically: a temporary file renamed over the alias)."""
-    alias = knowledge.edge_alias_file
-    temporary = alias.with_name(alias.name + ".tmp")
-    temporary.write_text(json.dumps({"shard": target, "switched_at": datetime.now(UTC).isoformat()}) + "\n")
-    os.replace(temporary, alias)
+async def _on_server(
+    knowledge: KnowledgeSettings, consumer: ConsumerSettings, name: str, model: FastembedEmbedder
+) -> Reindexed:
+    documents, dead = await fill(knowledge, consumer, name, model)
+    async with QdrantServerStore.open(knowledge) as alias:
+        replaced = await alias.switch_alias(name)
+    documents, more = await fill(knowledge, consumer, name, model)  # what the live consumer wrote meanwhile
+    return Reindexed(name, documents, dead + more, switched=True, replaced=replaced)
+
+
+async def _on_edge(
+    knowledge: KnowledgeSettings, consumer: ConsumerSettings, name: str, model: FastembedEmbedder, switch_only: bool
+) -> Reindexed:
+    if switch_only and not _for(knowledge, consumer, name)[0].edge_path.exists():
+        raise ConfigurationError(f"no collection {name} was built: run `greatwork reindex` first")
+    documents, dead = await fill(knowledge, consumer, name, model)
+    busy = await asyncio.to_thread(shard_in_use, knowledge.edge_path)
+    if busy and switch_only:
+        raise ConfigurationError("the service still holds the current shard: stop it, then switch")
+    if not busy:
+        documents, more = await fill(knowledge, consumer, name, model)  # what arrived meanwhile
+        switch_alias(knowledge, name)
+        dead += more
+    return Reindexed(name, documents, dead, switched=not busy)
 
 
 async def reindex(
     knowledge: KnowledgeSettings, consumer: ConsumerSettings, target: str | None = None, *, switch_only: bool = False
 ) -> Reindexed:
-    """Build `target` from the topic, then switch to it if no process holds the current shard.
-    `switch_only`: `target` was built before; catch it up and switch (the service must be stopped)."""
-    if knowledge.store_backend != "edge":
-        raise ConfigurationError("reindex on a Qdrant server (through its aliases) is not built yet")
+    """Build `target` from the topic and switch the collection to it: on a Qdrant server at once; on
+    the embedded store if no process holds the current shard. `switch_only`: `target` was built before;
+    catch it up and switch (embedded store: the service must be stopped)."""
     name = target or new_name(knowledge)
-    if switch_only and not _for(knowledge, consumer, name)[0].edge_path.exists():
-        raise ConfigurationError(f"no collection {name} was built: run `greatwork reindex` first")
+    if name == knowledge.collection_name:
+        raise ConfigurationError(f"{name} is the collection's own name; choose another")
     model = await asyncio.to_thread(FastembedEmbedder.load, knowledge, query_session=False)
     try:
-        documents, dead = await fill(knowledge, consumer, name, model)
-        busy = await asyncio.to_thread(shard_in_use, knowledge.edge_path)
-        if busy and switch_only:
-            raise ConfigurationError("the service still holds the current shard: stop it, then switch")
-        if not busy:
-            documents, more = await fill(knowledge, consumer, name, model)  # what arrived meanwhile
-            switch(knowledge, name)
-            dead += more
+        if knowledge.store_backend == "edge":
+            return await _on_edge(knowledge, consumer, name, model, switch_only)
+        return await _on_server(knowledge, consumer, name, model)
     finally:
         model.close()
-    return Reindexed(name, documents, dead, switched=not busy)

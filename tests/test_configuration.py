@@ -39,3 +39,11 @@ def test_conflicting_qdrant_options_are_refused() -> None:
         KnowledgeSettings(store_backend="qdrant", qdrant_url="http://q:6333", qdrant_local_path=Path("/tmp/q"))
     with pytest.raises(ValidationError, match="needs QDRANT_URL"):
         KnowledgeSettings(store_backend="qdrant")
+
+
+def test_the_compose_file_is_valid_yaml_with_every_service_the_readme_names() -> None:
+    """`docker compose` parses it as YAML first: a `: ` inside an unquoted value breaks every service."""
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "compose" / "docker-compose.yml").read_text())
+    assert {"kafka", "qdrant", "consumer", "bridge", "api"} <= set(compose["services"])

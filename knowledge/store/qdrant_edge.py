@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -293,6 +295,15 @@ class QdrantEdgeStore:
 def _flush_and_close(shard: Any) -> None:
     shard.flush()
     shard.close()
+
+
+def switch_alias(settings: KnowledgeSettings, target: str) -> None:
+    """Point the collection at the shard `target` (atomically: a temporary file renamed over the alias
+    file); read by the next process that opens the store."""
+    alias = settings.edge_alias_file
+    temporary = alias.with_name(alias.name + ".tmp")
+    temporary.write_text(json.dumps({"shard": target, "switched_at": datetime.now(UTC).isoformat()}) + "\n")
+    os.replace(temporary, alias)
 
 
 def shard_in_use(path: Path) -> bool:

@@ -230,6 +230,32 @@ class QdrantServerStore:
         )
         return [r.payload or {} for r in records]
 
+    async def switch_alias(self, target: str) -> str | None:
+        """Point the alias (this store's collection name) at the collection `target`, in one alias
+        operation on the server; returns the collection it served before. A collection made before
+        aliases, under the alias's own name, is deleted first (Qdrant cannot rename it; `target` holds
+        its rebuilt contents): reads fail for the moment between the two calls."""
+        aliases = await self._call(self._client.get_aliases())
+        before = {a.alias_name: a.collection_name for a in aliases.aliases}.get(self._collection)
+        operations: list[models.AliasOperations] = [
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=target, alias_name=self._collection)
+            )
+        ]
+        if before is not None:
+            unlink = models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self._collection))
+            operations.insert(0, unlink)
+        elif await self._call(self._client.collection_exists(self._collection)):
+            await self._call(self._client.delete_collection(self._collection))
+            before = self._collection
+        await self._call(self._client.update_collection_aliases(operations))
+        return before
+
+    async def is_alias(self) -> bool:
+        """Whether this store's collection name is an alias on the server."""
+        aliases = await self._call(self._client.get_aliases())
+        return any(a.alias_name == self._collection for a in aliases.aliases)
+
     async def ping(self) -> None:
         await self._call(self._client.collection_exists(self._collection))
 

@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -33,7 +34,7 @@ from knowledge.embedder import FastembedEmbedder
 from knowledge.projector import point_id
 from knowledge.settings import KnowledgeSettings
 from tests.bridge.gamedb import copy_dev_season, count, empty_game_db, season_rows, write_event, write_press
-from tests.conftest import ROOT, wait_for, wait_until
+from tests.conftest import ROOT, free_port, wait_for, wait_until
 from tests.faults.test_faults import edge_store
 
 
@@ -195,13 +196,13 @@ def consumer_of(bootstrap: str, topic: str) -> ConsumerSettings:
 
 
 def bridge_process(
-    db: Path, state: Path, topic: str, bootstrap: str, log: Path | None = None
+    db: Path, state: Path, topic: str, bootstrap: str, log: Path | None = None, **extra: str
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "GREAT_WORK_DB": str(db), "BRIDGE_STATE_FILE": str(state), "KAFKA_TOPICS": topic,
            "KAFKA_DLQ_TOPIC": topic + ".dlq", "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "BRIDGE_PAGE_ROWS": "5",
            "BRIDGE_POLL_S": "0.05", "BRIDGE_METRICS_PORT": "0", "KAFKA_CREATE_TOPICS": "false"}  # fmt: skip
     out = log.open("wb") if log is not None else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", "bridge"], cwd=ROOT, env={**env, "LOG_JSON": "true"},
+    return subprocess.Popen([sys.executable, "-m", "bridge"], cwd=ROOT, env={**env, "LOG_JSON": "true", **extra},
                             stdout=out, stderr=out)  # fmt: skip
 
 
@@ -258,3 +259,42 @@ async def test_sigkill_mid_backfill_and_mid_tail_ten_times_then_every_row_is_sto
     assert len(set(kills)) >= 8 and kills[3] < 500, "the kills came at different points, mid-backfill too"
     assert stored == 800 and len(found) == 800, "every row stored exactly once"
     assert loop.dead_lettered_total == 0
+
+
+async def test_the_bridge_says_when_it_is_ready_and_why_not_over_its_own_http_endpoint(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    db = empty_game_db(tmp_path / "great_work.db", players=2, scholars=4)
+    for row in season_rows(20)[0]:
+        write_event(db, *row)
+    topic, port = await new_topic(kafka_bootstrap), free_port()
+    process = await asyncio.to_thread(bridge_process, db, tmp_path / "state.json", topic, kafka_bootstrap,
+                                      BRIDGE_METRICS_PORT=str(port), BRIDGE_BUSY_TIMEOUT_MS="50")  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+
+            async def readiness(ready: bool) -> bool:
+                try:
+                    answer = await http.get("/readyz")
+                except httpx.TransportError:
+                    return False
+                return (answer.status_code == 200) is ready and (ready or "retrying" in answer.json()["reason"])
+
+            async def caught_up() -> bool:
+                return await readiness(True) and (await http.get("/readyz")).json()["position"]["events"] == 20
+
+            await wait_until(caught_up, 30, "the bridge to be ready and caught up")
+            body = (await http.get("/readyz")).json()
+            assert body["position"] == {"events": 20, "press_releases": 0} and body["rows_behind"]["events"] == 0
+            assert 'bridge_last_published_id{table="events"} 20.0' in (await http.get("/metrics")).text
+            assert (await http.get("/healthz")).status_code == 200 and (await http.get("/nope")).status_code == 404
+            assert (await http.post("/readyz")).status_code == 405
+            with closing(sqlite3.connect(db, isolation_level=None)) as game:  # the game holds its write lock
+                game.execute("BEGIN EXCLUSIVE")
+                await wait_until(lambda: readiness(False), 30, "503 while the database is locked")
+                game.execute("ROLLBACK")
+            await wait_until(lambda: readiness(True), 30, "ready again once the lock is gone")
+    finally:
+        process.terminate()
+        assert await asyncio.to_thread(process.wait, 30) == 0

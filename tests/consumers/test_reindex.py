@@ -48,3 +48,38 @@ async def test_a_reindex_builds_beside_the_live_shard_and_switches_once_it_is_fr
     assert await count(knowledge_settings, embedder) == 60
     with pytest.raises(ConfigurationError, match="was built"):
         await reindex(knowledge_settings, consumer_settings, "never-built", switch_only=True)
+
+
+async def test_on_the_server_code_path_the_collection_name_becomes_an_alias_switched_at_once(
+    consumer_settings: ConsumerSettings, knowledge_settings: KnowledgeSettings, embedder: FastembedEmbedder
+) -> None:
+    """qdrant-client's local mode runs the server code path (aliases included); no Qdrant server binary
+    can be had here, so a switch while a service on another process keeps answering is not covered."""
+    from knowledge.store.qdrant_server import QdrantServerStore
+
+    knowledge = knowledge_settings.model_copy(
+        update={"store_backend": "qdrant", "qdrant_local_path": knowledge_settings.data_dir / "local"}
+    )
+    events = [encode(e) for e in season(60, seed=29)]
+    bootstrap, topic = consumer_settings.kafka_bootstrap_servers, consumer_settings.topics[0]
+
+    async def live_ingest() -> int:  # the live consumer, writing through the collection's name
+        async with QdrantServerStore.open(knowledge) as live:
+            await live.ensure_collection(identity_of(embedder))
+            async with ingest_loop(consumer_settings, embedder, live) as loop:
+                await loop.run_until_idle()
+            return await live.count()
+
+    await produce(bootstrap, topic, events[:40])
+    assert await live_ingest() == 40
+    first = await reindex(knowledge, consumer_settings, "rebuilt")
+    assert first.switched and first.documents == 40
+    assert first.replaced == knowledge.collection_name, "the collection made before aliases gave way to the alias"
+    await produce(bootstrap, topic, events[40:])
+    assert await live_ingest() == 60, "the live consumer reads and writes through the alias"
+    second = await reindex(knowledge, consumer_settings, "rebuilt-2")
+    assert (second.switched, second.documents, second.replaced) == (True, 60, "rebuilt")
+    async with QdrantServerStore.open(knowledge) as store:
+        assert await store.is_alias() and await store.count() == 60
+    with pytest.raises(ConfigurationError, match="own name"):
+        await reindex(knowledge, consumer_settings, knowledge.collection_name)
