@@ -31,7 +31,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from bench.ingest import model_throughput
 from bench.report import RESULTS, peak_rss_mb, percentiles, table, write
 from bridge.database import GameDatabase
-from bridge.envelope import Calendar, record
+from bridge.history import records
 from bridge.publisher import Bridge
 from consumers.decoding import decode_event
 from consumers.loop import ingest_loop
@@ -42,17 +42,12 @@ from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.documents import DocumentBase
-
-ROOT = Path(__file__).resolve().parent.parent
-DEV_SEASON = ROOT.parent / "shared" / "dev-season" / "great_work.db"
+from scripts.dev_season import DEV_SEASON
 
 
 def season_texts(database: GameDatabase, limit: int) -> list[str]:
     """The embedding texts of the season's first rows, as the consumer would make them."""
-    calendar = Calendar(database.year_changes(), database.current_year())
-    names = database.names()
-    rows = database.page("events", 0, limit // 2) + database.page("press_releases", 0, limit // 2)
-    return [project(decode_event(record(row, calendar, names)[1], 10**7)).embedding_text for row in rows]
+    return [project(decode_event(value, 10**7)).embedding_text for value in records(database, limit // 2)]
 
 
 async def _topic(bootstrap: str) -> str:

@@ -68,7 +68,10 @@ _PLAYER_LIST_KEYS = ("supporters", "opposition", "non_voters")
 _SCHOLAR_KEYS = ("scholar", "scholar_id")
 _SCHOLAR_LIST_KEYS = ("team",)
 _EXPEDITION_KEYS = ("expedition_code", "expedition", "order_code")
-_EXPEDITION_CODE = re.compile(r"^[A-Z]{2}-\d{3,}$")
+#: An expedition's code (`TT-001`, `FD-017`) or a conference's (`CONF-8494`): the thread's name.
+_EXPEDITION_CODE = re.compile(r"^[A-Z]{2,4}-\d{3,}$")
+#: A code named in a press release's words ("Retraction Notice: Expedition TT-001 (Think_Tank)").
+_CODE_IN_TEXT = re.compile(r"(?<![\w-])[A-Z]{2,4}-\d{3,}(?![\w-])")
 _SCHOLAR_ID = re.compile(r"^s\.[\w.-]+$")
 _PLAYER_ID = re.compile(r"^[\w.-]{1,100}$")
 
@@ -114,9 +117,9 @@ class _Ids:
         players = _scalar_values(sources, _PLAYER_KEYS) + _list_values(sources, _PLAYER_LIST_KEYS)
         self.scholar_ids = _unique(scholars)
         self.player_ids = _unique(p for p in players if _PLAYER_ID.match(p) and p not in self.scholar_ids)
-        codes = _scalar_values(sources, _EXPEDITION_KEYS)
-        if category_of(event.action) is Category.EXPEDITION:
-            codes = _scalar_values(sources, ("code",)) + codes
+        codes = _scalar_values(sources, ("code", *_EXPEDITION_KEYS))
+        if event.action == "press_release":  # a press release often names its thread only in its words
+            codes += _CODE_IN_TEXT.findall(f"{payload.get('headline')} {payload.get('body')}")
         self.expedition_code = next((c for c in codes if _EXPEDITION_CODE.match(c)), None)
 
 

@@ -77,7 +77,54 @@ def mapping_text(value: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in value.items()) if value else "none"
 
 
+# --- what the game's coded values mean, in the words people use -----------------------------------
+
+_CONFIDENCE = {
+    "suspect": "suspect: a hunch, with little reputation at stake",
+    "certain": "certain: the author is sure of it and risks reputation",
+    "stake_my_career": "stake_my_career: the author staked their career on it, the highest stake",
+}
+_EXPEDITION_RESULT = {
+    "failure": "failure: the expedition failed",
+    "partial": "partial: a partial success",
+    "success": "success: the expedition succeeded",
+    "landmark": "landmark: a landmark discovery, the best possible outcome",
+}
+_CONFERENCE_OUTCOME = {
+    "failure": "failure: the conference went badly for its author",
+    "partial": "partial: a mixed reception",
+    "success": "success: the conference went well for its author",
+}
+_TIER = {
+    "Fellow": "Fellow, the first rank of the career ladder",
+    "Professor": "Professor, the second rank",
+    "Director": "Director, the third rank",
+    "Visionary": "Visionary, the highest rank",
+}
+_PREP = {"shallow": "shallow (little preparation)", "deep": "deep (thorough preparation)"}
+
+
+def meaning(fields: Fields, key: str, glossary: dict[str, str]) -> str:
+    """A coded value with what it means (`stake_my_career: the author staked their career on it`);
+    a value the glossary does not know reads as itself."""
+    value = fields.text(key)
+    return glossary.get(value, value)
+
+
 # --- press ---------------------------------------------------------------------------------------
+
+
+#: What a kind of press release is, for the kinds whose name does not say it.
+_PRESS_KIND = {
+    "academic_gossip": "gossip: what someone was heard saying",
+    "academic_bulletin": "a bulletin of new theories and claims",
+    "retraction_notice": "a public retraction after an expedition failed",
+    "discovery_report": "the report of an expedition's findings",
+    "research_manifesto": "a player announces an expedition's plan",
+    "defection_notice": "a rival's offer to a scholar, and the scholar's answer",
+    "faction_statement": "an official statement",
+    "table_talk": "a player's message in the open chat",
+}
 
 
 def _press_release(f: Fields) -> tuple[str, str]:
@@ -85,7 +132,8 @@ def _press_release(f: Fields) -> tuple[str, str]:
     title = f"{press_type.replace('_', ' ').upper()}: {f.text('headline')}"
     details = _press_metadata(f.mapping("metadata"))
     body = f.text("body", "")
-    sentence = f"Press release ({press_type}). Headline: {f.text('headline')}. {body}".strip()
+    kind = f"{press_type}: {_PRESS_KIND[press_type]}" if press_type in _PRESS_KIND else press_type
+    sentence = f"Press release ({kind}). Headline: {f.text('headline')}. {body}".strip()
     if details:
         sentence += f" Details: {details}."
     return title, sentence
@@ -157,7 +205,8 @@ def _expedition_plan(f: Fields, player_key: str, type_key: str, verb: str) -> tu
         f"Funding: {joined(f.items('funding'))}."
     )
     if f.opt("prep_depth") or f.opt("confidence"):
-        sentence += f" Preparation: {f.text('prep_depth')}; confidence: {f.text('confidence')}."
+        prep, confidence = meaning(f, "prep_depth", _PREP), meaning(f, "confidence", _CONFIDENCE)
+        sentence += f" Preparation: {prep}; confidence: {confidence}."
     return f"Expedition {code} {verb}", sentence
 
 
@@ -174,8 +223,8 @@ def _expedition_resolved(f: Fields) -> tuple[str, str]:
     return (
         f"Expedition {code} resolved: {result}",
         f"EXPEDITION {code} ({f.text('type')}) led by player {f.text('player')} resolved. "
-        f"Outcome: {result}, roll {f.text('roll')} with modifier {f.text('modifier')} "
-        f"for a final {f.text('final')} (confidence: {f.text('confidence')}). "
+        f"Outcome: {meaning(f, 'result', _EXPEDITION_RESULT)}; roll {f.text('roll')} with modifier "
+        f"{f.text('modifier')} for a final {f.text('final')} (confidence: {meaning(f, 'confidence', _CONFIDENCE)}). "
         f"Reputation changed by {f.text('reputation_delta')} to {f.text('reputation_after')}.",
     )
 
@@ -209,7 +258,7 @@ def _submit_theory(f: Fields) -> tuple[str, str]:
     return (
         f"Theory submitted by {f.text('player')}",
         f'Player {f.text("player")} submitted a theory: "{f.text("theory")}" '
-        f"(confidence: {f.text('confidence')}; supporters: {joined(f.items('supporters'))}; "
+        f"(confidence: {meaning(f, 'confidence', _CONFIDENCE)}; supporters: {joined(f.items('supporters'))}; "
         f"deadline {f.text('deadline')}).",
     )
 
@@ -218,7 +267,7 @@ def _conference_launched(f: Fields) -> tuple[str, str]:
     return (
         f"Conference {f.text('code')} launched",
         f"CONFERENCE {f.text('code')} launched by player {f.text('player')} on theory "
-        f"#{f.text('theory_id')} (confidence: {f.text('confidence')}). Supporters: "
+        f"#{f.text('theory_id')} (confidence: {meaning(f, 'confidence', _CONFIDENCE)}). Supporters: "
         f"{joined(f.items('supporter_names') or f.items('supporters'))}. Opposition: "
         f"{joined(f.items('opposition_names') or f.items('opposition'))}.",
     )
@@ -227,7 +276,7 @@ def _conference_launched(f: Fields) -> tuple[str, str]:
 def _conference_resolved(f: Fields) -> tuple[str, str]:
     return (
         f"Conference {f.text('code')} resolved: {f.text('outcome')}",
-        f"CONFERENCE {f.text('code')} resolved with outcome {f.text('outcome')} "
+        f"CONFERENCE {f.text('code')} resolved with outcome {meaning(f, 'outcome', _CONFERENCE_OUTCOME)} "
         f"(final roll {f.text('final_roll')}); reputation changed by {f.text('reputation_delta')}.",
     )
 
@@ -252,17 +301,18 @@ def _scholar_retired(f: Fields) -> tuple[str, str]:
 def _career_progression(f: Fields) -> tuple[str, str]:
     return (
         f"{f.text('scholar')} promoted to {f.text('new_tier')}",
-        f"Scholar {scholar(f)} was promoted to {f.text('new_tier')}, mentored by player {f.text('mentor')}.",
+        f"Scholar {scholar(f)} was promoted to {meaning(f, 'new_tier', _TIER)}, mentored by player {f.text('mentor')}.",
     )
 
 
 def _recruitment_attempt(f: Fields) -> tuple[str, str]:
     won = f.raw("success") is True
     verdict = "succeeded" if won else "failed"
+    result = "succeeded: the scholar joined" if won else "failed: the scholar turned them down"
     return (
         f"Recruitment of {f.text('scholar')} {verdict}",
         f"Player {f.text('player')} tried to recruit scholar {scholar(f)} for the {f.text('faction')} "
-        f"faction and {verdict} (chance {f.text('chance')}, influence bonus {f.text('influence_bonus')}, "
+        f"faction and {result} (chance {f.text('chance')}, influence bonus {f.text('influence_bonus')}, "
         f"cooldown penalty {f.text('cooldown_penalty')}).",
     )
 
@@ -307,11 +357,13 @@ def _counter_offer_created(f: Fields) -> tuple[str, str]:
 
 
 def _negotiation_resolved(f: Fields) -> tuple[str, str]:
-    verdict = "accepted" if f.raw("accepted") is True else "rejected"
+    accepted = f.raw("accepted") is True
+    verdict = "accepted" if accepted else "rejected"
+    result = "accepted: the scholar changed sides" if accepted else "rejected: the scholar stayed where they were"
     return (
         f"Negotiation resolved: offer {verdict}",
         f"A negotiation over offers {joined(f.items('offer_chain'))} was resolved: best offer "
-        f"#{f.text('best_offer')} was {verdict} (probability {f.text('probability')}, roll {f.text('roll')}).",
+        f"#{f.text('best_offer')} was {result} (probability {f.text('probability')}, roll {f.text('roll')}).",
     )
 
 
@@ -339,10 +391,16 @@ def _lab_assigned(f: Fields) -> tuple[str, str]:
 
 
 def _defection_epilogue(f: Fields) -> tuple[str, str]:
+    """`reconciliation`: the scholar left and makes peace with the old employer; `rivalry` (and any
+    other scenario): the defection was refused, the scholar stayed and the courting turned to rivalry."""
+    former, new = f.text("former_faction"), f.text("new_faction")
+    if f.text("scenario") == "reconciliation":
+        what = f"who left {former} for the {new} faction, reconciles with {former}"
+    else:
+        what = f"who refused to leave {former} for the {new} faction, stays: the courting ends in rivalry"
     return (
-        f"Defection epilogue for {f.text('scholar')}",
-        f"Epilogue ({f.text('scenario')}) of scholar {scholar(f)}, who left {f.text('former_faction')} "
-        f"for the {f.text('new_faction')} faction.",
+        f"Defection epilogue ({f.text('scenario')}) for {f.text('scholar')}",
+        f"Epilogue ({f.text('scenario')}) of scholar {scholar(f)}, {what}.",
     )
 
 
@@ -401,8 +459,20 @@ def _symposium_started(f: Fields) -> tuple[str, str]:
     return (
         f"Symposium opens: {f.text('topic')}",
         f'The symposium on "{f.text("topic")}" (topic #{f.text("topic_id")}, proposal '
-        f"#{f.text('proposal_id')}) opened. Pledges: {mapping_text(f.mapping('pledges'))}.",
+        f"#{f.text('proposal_id')}) opened. Pledges: {_pledges(f.mapping('pledges'))}.",
     )
+
+
+def _pledges(pledges: dict[str, Any]) -> str:
+    """`lenka_h 2 (academia)` for each pledge; the game writes a dict of pledge records per player."""
+    parts = []
+    for player, pledge in pledges.items():
+        if isinstance(pledge, dict):
+            faction = f" ({pledge['faction']})" if pledge.get("faction") else ""
+            parts.append(f"{pledge.get('display_name') or player} {pledge.get('amount', '?')}{faction}")
+        else:
+            parts.append(f"{player} {pledge}")
+    return ", ".join(parts) if parts else "none"
 
 
 def _symposium_resolved(f: Fields) -> tuple[str, str]:
@@ -421,7 +491,7 @@ def _table_talk_post(f: Fields) -> tuple[str, str]:
     speaker = f.opt("display_name") or f.text("player")
     return (
         f"Table talk from {speaker}",
-        f'{speaker} (player {f.text("player")}) said at the table: "{f.text("message")}"',
+        f'{speaker} (player {f.text("player")}) said at the table, in the players\' open chat: "{f.text("message")}"',
     )
 
 

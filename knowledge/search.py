@@ -75,13 +75,45 @@ _DEFAULT_MODE: Mode = SearchRequest.model_fields["mode"].default
 _DEFAULT_FUSION: Fusion = SearchRequest.model_fields["fusion"].default
 
 
+#: Most threads (expedition and conference codes) a `player_id` filter follows.
+MAX_THREADS = 500
+#: Extra candidates read so that dropping repeated documents still leaves `top_k` hits.
+REPEAT_SLACK = 10
+
+
+async def with_threads(store: KnowledgeStore, filters: SearchFilters) -> SearchFilters:
+    """`filters` whose `player_id` also reaches the events of the threads the player took part in: a
+    conference's resolution and much expedition press name only the code, while the event that opened
+    the thread names the player. One facet call, only when `player_id` is set."""
+    if not filters.player_id:
+        return filters
+    codes = await store.facet("expedition_code", SearchFilters(player_id=filters.player_id), MAX_THREADS)
+    return filters.with_thread_codes(tuple(sorted(codes)))
+
+
+def _repeats_dropped(found: list[ScoredPayload]) -> list[ScoredPayload]:
+    """The hits without a later one that says exactly what a better one said (the game writes some
+    actions twice for one happening, e.g. `expedition_queued`, with the same time stamp): same action,
+    same title, same content, same moment to the second."""
+    seen: set[tuple[object, ...]] = set()
+    kept = []
+    for hit in found:
+        key = tuple(hit.payload.get(k) for k in ("action", "title", "content", "occurred_at_ts"))
+        if key not in seen:
+            seen.add(key)
+            kept.append(hit)
+    return kept
+
+
 async def search(embedder: Embedder, store: KnowledgeStore, request: SearchRequest) -> SearchResponse:
-    """Search with filters, best first, in the request's mode; optionally weighted by recency."""
-    wanted = request.top_k * 3 if request.recency_half_life_days else request.top_k
-    found = await _find(embedder, store, request.query, request.filters, wanted, request.mode, request.fusion)
+    """Search with filters, best first, in the request's mode; optionally weighted by recency; a hit
+    that repeats a better one word for word is left out."""
+    wanted = (request.top_k * 3 if request.recency_half_life_days else request.top_k) + REPEAT_SLACK
+    filters = await with_threads(store, request.filters)
+    found = await _find(embedder, store, request.query, filters, wanted, request.mode, request.fusion)
     if request.recency_half_life_days and found:
-        found = _weight_by_recency(found, request.recency_half_life_days)[: request.top_k]
-    return SearchResponse(query=request.query, hits=_hits(found))
+        found = _weight_by_recency(found, request.recency_half_life_days)
+    return SearchResponse(query=request.query, hits=_hits(_repeats_dropped(found)[: request.top_k]))
 
 
 async def _find(
@@ -145,8 +177,8 @@ async def related(store: KnowledgeStore, event_id: str, top_k: int, filters: Sea
     vector = await store.vector(point_id(event_id))
     if vector is None:
         return None
-    found = await store.search(vector, filters, top_k + 1)
-    return _hits([f for f in found if f.payload.get("event_id") != event_id][:top_k])
+    found = await store.search(vector, await with_threads(store, filters), top_k + 1 + REPEAT_SLACK)
+    return _hits(_repeats_dropped([f for f in found if f.payload.get("event_id") != event_id])[:top_k])
 
 
 #: Most events sharing one timestamp that a timeline pages through (the game writes a few per second).
@@ -181,7 +213,7 @@ async def timeline(
 ) -> TimelinePage:
     """An entity's events in time order (ties by event id), `limit` at a time; the cursor (the last
     event's time and id, a few dozen bytes however many events share a time) resumes after it."""
-    filters = kind.filters(entity_id)
+    filters = await with_threads(store, kind.filters(entity_id))
     items: list[dict[str, Any]] = []
     start: float | None = None
     if cursor:
@@ -214,11 +246,12 @@ async def get_event(store: KnowledgeStore, event_id: str) -> StoredDocument | No
 
 async def facets(embedder: Embedder, store: KnowledgeStore, request: FacetRequest) -> FacetResponse:
     """Counts by category, action and player: among a query's hits, or (no query) among every match."""
+    filters = await with_threads(store, request.filters)
     if request.query is None:
-        counted = {name: await store.facet(key, request.filters, request.limit) for name, key in FACET_FIELDS.items()}
-        return FacetResponse(query=None, total=await store.count(request.filters), facets=counted)
+        counted = {name: await store.facet(key, filters, request.limit) for name, key in FACET_FIELDS.items()}
+        return FacetResponse(query=None, total=await store.count(filters), facets=counted)
     # The query's hits as /v1/search finds them by default.
-    found = await _find(embedder, store, request.query, request.filters, request.top_k, _DEFAULT_MODE, _DEFAULT_FUSION)
+    found = await _find(embedder, store, request.query, filters, request.top_k, _DEFAULT_MODE, _DEFAULT_FUSION)
     result: dict[str, dict[str, int]] = {}
     for name, key in FACET_FIELDS.items():
         counts: dict[str, int] = {}

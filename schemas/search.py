@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from schemas.documents import Category
 from schemas.events import MAX_ACTION_CHARS
@@ -30,7 +30,11 @@ class SearchFilters(BaseModel):
     action: list[Annotated[Text, Field(max_length=MAX_ACTION_CHARS)]] | None = Field(
         default=None, max_length=100, description="Any of these actions."
     )
-    player_id: FilterId | None = Field(default=None, description="Events naming this player.")
+    player_id: FilterId | None = Field(
+        default=None,
+        description="Events naming this player, and the events of the expeditions and conferences this player "
+        "took part in (a conference's resolution names only its code).",
+    )
     scholar_id: FilterId | None = Field(default=None, description="Events naming this scholar.")
     expedition_code: FilterId | None = None
     occurred_after: AwareDatetime | None = Field(default=None, description="occurred_at >= this.")
@@ -47,9 +51,23 @@ class SearchFilters(BaseModel):
             raise ValueError("occurred_after must be earlier than occurred_before")
         return self
 
+    #: The codes of the threads (expeditions, conferences) `player_id` took part in, found by the search
+    #: layer in the store (knowledge/search.py, `with_threads`); not part of the request.
+    _thread_codes: tuple[str, ...] = PrivateAttr(default=())
+
     def is_empty(self) -> bool:
         """True when no filter is set."""
         return not self.model_dump(exclude_none=True)
+
+    def thread_codes(self) -> tuple[str, ...]:
+        """The codes `player_id` reaches besides the events naming the player."""
+        return self._thread_codes
+
+    def with_thread_codes(self, codes: tuple[str, ...]) -> SearchFilters:
+        """A copy whose `player_id` also reaches the events carrying one of `codes`."""
+        copy = self.model_copy()
+        copy._thread_codes = codes
+        return copy
 
 
 class FilteredQuery(SearchFilters):

@@ -74,7 +74,14 @@ class AtMost:
     lte: float
 
 
-Condition = MatchAny | DateRange | AtMost
+@dataclass(frozen=True)
+class Either:
+    """At least one of `options` holds."""
+
+    options: tuple[MatchAny, ...]
+
+
+Condition = MatchAny | DateRange | AtMost | Either
 
 
 def conditions(filters: SearchFilters) -> list[Condition]:
@@ -85,7 +92,9 @@ def conditions(filters: SearchFilters) -> list[Condition]:
     if filters.action:
         found.append(MatchAny("action", tuple(filters.action)))
     if filters.player_id:
-        found.append(MatchAny("player_ids", (filters.player_id,)))
+        by_player = MatchAny("player_ids", (filters.player_id,))
+        threads = filters.thread_codes()
+        found.append(Either((by_player, MatchAny("expedition_code", threads))) if threads else by_player)
     if filters.scholar_id:
         found.append(MatchAny("scholar_ids", (filters.scholar_id,)))
     if filters.expedition_code:
@@ -100,6 +109,8 @@ def conditions(filters: SearchFilters) -> list[Condition]:
 def holds(condition: Condition, document: DocumentBase) -> bool:
     """Whether one document meets a condition, judged in memory as the store judges it (for documents
     not read from the store: live subscriptions)."""
+    if isinstance(condition, Either):
+        return any(holds(option, document) for option in condition.options)
     value = getattr(document, condition.key)
     if isinstance(condition, AtMost):
         return bool(value <= condition.lte)

@@ -31,6 +31,7 @@ from knowledge.store.base import (
     CollectionIdentity,
     Condition,
     DateRange,
+    Either,
     MatchAny,
     ScoredPayload,
     conditions,
@@ -52,28 +53,29 @@ _INDEX_SCHEMAS = {
 
 def to_edge_filter(filters: SearchFilters | None, extra: Sequence[Condition] = ()) -> Any:
     """SearchFilters (and `extra` conditions) as a Qdrant Edge filter (None when there is nothing to filter)."""
-    must: list[Any] = []
-    for condition in [*(conditions(filters) if filters is not None else []), *extra]:
-        if isinstance(condition, MatchAny):
-            match = (
-                edge.MatchValue(condition.values[0])
-                if len(condition.values) == 1
-                else edge.MatchAny(list(condition.values))  # type: ignore[arg-type]  # values share one type
-            )
-            must.append(edge.FieldCondition(key=condition.key, match=match))
-        elif isinstance(condition, DateRange):
-            must.append(
-                edge.FieldCondition(
-                    key=condition.key,
-                    range=edge.RangeDateTime(
-                        gte=condition.gte.isoformat() if condition.gte else None,
-                        lt=condition.lt.isoformat() if condition.lt else None,
-                    ),
-                )
-            )
-        else:
-            must.append(edge.FieldCondition(key=condition.key, range=edge.RangeFloat(lte=condition.lte)))
+    must = [_edge_condition(c) for c in [*(conditions(filters) if filters is not None else []), *extra]]
     return edge.Filter(must=must) if must else None
+
+
+def _edge_condition(condition: Condition) -> Any:
+    if isinstance(condition, Either):
+        return edge.Filter(should=[_edge_condition(option) for option in condition.options])
+    if isinstance(condition, MatchAny):
+        match = (
+            edge.MatchValue(condition.values[0])
+            if len(condition.values) == 1
+            else edge.MatchAny(list(condition.values))  # type: ignore[arg-type]  # values share one type
+        )
+        return edge.FieldCondition(key=condition.key, match=match)
+    if isinstance(condition, DateRange):
+        return edge.FieldCondition(
+            key=condition.key,
+            range=edge.RangeDateTime(
+                gte=condition.gte.isoformat() if condition.gte else None,
+                lt=condition.lt.isoformat() if condition.lt else None,
+            ),
+        )
+    return edge.FieldCondition(key=condition.key, range=edge.RangeFloat(lte=condition.lte))
 
 
 class QdrantEdgeStore:

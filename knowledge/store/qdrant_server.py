@@ -25,6 +25,7 @@ from knowledge.store.base import (
     CollectionIdentity,
     Condition,
     DateRange,
+    Either,
     MatchAny,
     ScoredPayload,
     conditions,
@@ -49,22 +50,23 @@ _INDEX_SCHEMAS: dict[str, models.PayloadSchemaType] = {
 
 def to_qdrant_filter(filters: SearchFilters | None, extra: Sequence[Condition] = ()) -> models.Filter | None:
     """SearchFilters (and `extra` conditions) as a qdrant-client filter (None when there is nothing to filter)."""
-    must: list[models.Condition] = []
-    for condition in [*(conditions(filters) if filters is not None else []), *extra]:
-        if isinstance(condition, MatchAny):
-            match: models.MatchAny | models.MatchValue = (
-                models.MatchValue(value=condition.values[0])
-                if len(condition.values) == 1
-                else models.MatchAny(any=list(condition.values))  # type: ignore[arg-type]
-            )
-            must.append(models.FieldCondition(key=condition.key, match=match))
-        elif isinstance(condition, DateRange):
-            must.append(
-                models.FieldCondition(key=condition.key, range=models.DatetimeRange(gte=condition.gte, lt=condition.lt))
-            )
-        else:
-            must.append(models.FieldCondition(key=condition.key, range=models.Range(lte=condition.lte)))
+    must = [_condition(c) for c in [*(conditions(filters) if filters is not None else []), *extra]]
     return models.Filter(must=must) if must else None
+
+
+def _condition(condition: Condition) -> models.Condition:
+    if isinstance(condition, Either):
+        return models.Filter(should=[_condition(option) for option in condition.options])
+    if isinstance(condition, MatchAny):
+        match: models.MatchAny | models.MatchValue = (
+            models.MatchValue(value=condition.values[0])
+            if len(condition.values) == 1
+            else models.MatchAny(any=list(condition.values))  # type: ignore[arg-type]
+        )
+        return models.FieldCondition(key=condition.key, match=match)
+    if isinstance(condition, DateRange):
+        return models.FieldCondition(key=condition.key, range=models.DatetimeRange(gte=condition.gte, lt=condition.lt))
+    return models.FieldCondition(key=condition.key, range=models.Range(lte=condition.lte))
 
 
 class QdrantServerStore:

@@ -114,11 +114,15 @@ def test_related_events_exclude_the_event_and_honour_filters(client: TestClient)
 
 
 def test_timeline_pages_cover_every_event_once_in_time_order(client: TestClient) -> None:
+    """A player's timeline: the events naming the player, and those of the expeditions and conferences
+    the player took part in (a resolution names only the code)."""
     player = "p.ada"
+    documents = {e["event_id"]: client.get(f"/v1/events/{e['event_id']}").json()["document"] for e in EVENTS}
+    threads = {d["expedition_code"] for d in documents.values() if player in d["player_ids"]} - {None}
     expected = [
         e["event_id"]
         for e in sorted(EVENTS, key=lambda e: e["occurred_at"])
-        if player in client.get(f"/v1/events/{e['event_id']}").json()["document"]["player_ids"]
+        if player in documents[e["event_id"]]["player_ids"] or documents[e["event_id"]]["expedition_code"] in threads
     ]
     seen: list[str] = []
     cursor = None

@@ -1,0 +1,30 @@
+"""A database's whole history as the bridge publishes it, without Kafka: for benchmarks, tests and
+judged query sets that need the game's real events (the dev season)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bridge.database import TABLES, GameDatabase, Table
+from bridge.envelope import Calendar, record
+
+
+def records(database: GameDatabase, limit_per_table: int | None = None, page_rows: int = 1000) -> Iterator[bytes]:
+    """The record value of every row (or the first `limit_per_table` of each table), table by table."""
+    calendar = Calendar(database.year_changes(), database.current_year())
+    names = database.names()
+    for table in TABLES:
+        yield from _table(database, table, calendar, names, limit_per_table, page_rows)
+
+
+def _table(
+    database: GameDatabase, table: Table, calendar: Calendar, names: dict[str, str], limit: int | None, page: int
+) -> Iterator[bytes]:
+    after, left = 0, limit if limit is not None else -1
+    while left != 0:
+        rows = database.page(table, after, page if left < 0 else min(page, left))
+        if not rows:
+            return
+        for row in rows:
+            yield record(row, calendar, names)[1]
+        after, left = rows[-1].id, left - len(rows) if left > 0 else left
