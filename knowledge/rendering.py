@@ -182,7 +182,8 @@ def _digest_highlights_generated(f: Fields) -> tuple[str, str]:
 def _press_shared(f: Fields) -> tuple[str, str]:
     return (
         f"PRESS SHARED by {f.text('player_id')}",
-        f"Player {f.text('player_id')} shared press item #{f.text('press_id')}: {f.text('headline')}.",
+        f"Player {f.text('player_id')} shared press item #{f.text('press_id')} with the other players: "
+        f"{f.text('headline')}.",
     )
 
 
@@ -232,7 +233,8 @@ def _expedition_resolved(f: Fields) -> tuple[str, str]:
 def _scholar_sidecast(f: Fields) -> tuple[str, str]:
     return (
         f"Scholar sidecast from {f.text('expedition')}",
-        f"Scholar {scholar(f)} was sidecast from expedition {f.text('expedition')}.",
+        f"Scholar {scholar(f)} was sidecast from expedition {f.text('expedition')}: taken off its team "
+        "and sent on a side story of their own.",
     )
 
 
@@ -343,7 +345,8 @@ def _followup_resolved(f: Fields) -> tuple[str, str]:
 def _offer_created(f: Fields) -> tuple[str, str]:
     return (
         f"Offer #{f.text('offer_id')} for {f.text('scholar')}",
-        f"Rival player {f.text('rival')} made offer #{f.text('offer_id')} to poach scholar {scholar(f)}, "
+        f"Rival player {f.text('rival')} made offer #{f.text('offer_id')} to poach scholar {scholar(f)} "
+        "(to hire them away from their current employer), "
         f"with influence {mapping_text(f.mapping('influence'))}.",
     )
 
@@ -351,7 +354,8 @@ def _offer_created(f: Fields) -> tuple[str, str]:
 def _counter_offer_created(f: Fields) -> tuple[str, str]:
     return (
         f"Counter-offer #{f.text('counter_offer_id')}",
-        f"Patron player {f.text('patron')} countered offer #{f.text('original_offer_id')} with counter-offer "
+        f"Patron player {f.text('patron')}, the scholar's current employer, countered offer "
+        f"#{f.text('original_offer_id')} to keep the scholar, with counter-offer "
         f"#{f.text('counter_offer_id')}, with influence {mapping_text(f.mapping('influence'))}.",
     )
 

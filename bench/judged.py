@@ -1,0 +1,240 @@
+"""The judged query set on real data: the dev season (`../shared/dev-season/great_work.db`, written by
+the game itself), with relevance derived mechanically from the documents by a rule written beside each
+query, so anyone can check a judgement.
+
+A rule is a dict; every key given must hold (AND):
+- `action`: the event's action is one of these; `press`: a press release of one of these types;
+- `payload`: each field of the payload equals the value (or one of the values);
+- `text`: the regular expression matches the title or the content (case-insensitive);
+- `player` / `scholar`: the event names this id; `thread_of`: the event names the player, or carries
+  the code of an expedition or conference whose events name the player;
+- `any`: at least one of these rules holds.
+A query's own filters apply too: a hit outside them is not relevant.
+
+Kinds: `names` and `codes` are sampled from the season by a seeded draw (scholars' names, nicknames,
+expedition and conference codes), never chosen by hand, so no season's names are tuned to; `meaning`
+(what happened, in other words than the documents'), `player` (with a `player_id` filter), `time` (with
+`occurred_after/before`) and `sentence` (full questions, as agents ask) are written by hand.
+
+Held out: every third hand-written query (`held_out=True`), written with the others before any result
+was seen, and never looked at while choosing the fusion or the rendering; `bench.quality` reports them
+apart. The figure that counts is the held-out one.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.documents import DocumentBase
+
+Rule = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Judged:
+    kind: str
+    query: str
+    rule: Rule
+    filters: dict[str, str] = field(default_factory=dict)
+    held_out: bool = False
+
+
+# (kind, query, rule, filters) written by hand; every third one is held out (below).
+WRITTEN: list[tuple[str, str, Rule, dict[str, str]]] = [
+    # --- meaning: what happened, in the words players, analysts and agents use -------------------
+    ("meaning", "theories their authors bet their careers on",
+     {"action": ["submit_theory", "conference_launched"], "payload": {"confidence": "stake_my_career"}}, {}),
+    ("meaning", "scholars promoted to the highest rank", {"action": "career_progression", "payload": {"new_tier": "Visionary"}}, {}),
+    ("meaning", "players chatting with each other", {"any": [{"action": "table_talk_post"}, {"press": "table_talk"}]}, {}),
+    ("meaning", "expeditions that made a landmark discovery",
+     {"any": [{"action": "expedition_resolved", "payload": {"result": "landmark"}},
+              {"press": "discovery_report", "text": "outcome: landmark"}]}, {}),
+    ("meaning", "expeditions that came back empty-handed",
+     {"any": [{"action": "expedition_resolved", "payload": {"result": "failure"}}, {"press": "retraction_notice"}]}, {}),
+    ("meaning", "a rival lab tried to lure away a scholar", {"action": "offer_created"}, {}),
+    ("meaning", "a patron fought back to keep their scholar", {"action": "counter_offer_created"}, {}),
+    ("meaning", "a scholar changed sides and joined another faction",
+     {"any": [{"action": "defection_evaluated", "payload": {"outcome": "defected"}}, {"action": "admin_force_defection"},
+              {"action": "defection_epilogue"}]}, {}),
+    ("meaning", "scholars who turned down a rival's offer and stayed",
+     {"any": [{"action": "negotiation_resolved", "payload": {"accepted": False}}, {"press": "defection_notice", "text": "refused"}]}, {}),
+    ("meaning", "donations to the archive", {"any": [{"action": "archive_endowment"}, {"press": "archive_endowment"}]}, {}),
+    ("meaning", "players funding a faction's programme", {"any": [{"action": "faction_investment"}, {"press": "faction_investment"}]}, {}),
+    ("meaning", "the game master changed a player's reputation",
+     {"any": [{"action": "admin_reputation_adjustment"}, {"press": "admin_action", "text": "reputation"}]}, {}),
+    ("meaning", "a new year began in the game", {"any": [{"action": "timeline_advanced"}, {"press": "timeline_update"}]}, {}),
+    ("meaning", "players punished for not turning up to the symposium",
+     {"any": [{"action": "symposium_reprimand"}, {"press": "symposium_reprimand"}]}, {}),
+    ("meaning", "how players voted on the symposium question", {"action": "symposium_vote"}, {}),
+    ("meaning", "ideas put forward for the symposium to debate",
+     {"any": [{"action": "symposium_proposal_submitted"}, {"press": "symposium_proposal"}]}, {}),
+    ("meaning", "an experienced player starts coaching a scholar", {"action": ["mentorship_activated", "mentorship_queued"]}, {}),
+    ("meaning", "new scholars joining the roster", {"action": "scholar_spawned"}, {}),
+    ("meaning", "a scholar got a nickname", {"action": "nickname_adopted"}, {}),
+    ("meaning", "successful hiring of a scholar", {"action": "recruitment_attempt", "payload": {"success": True}}, {}),
+    ("meaning", "recruitment attempts that failed", {"action": "recruitment_attempt", "payload": {"success": False}}, {}),
+    ("meaning", "conferences that went badly", {"action": "conference_resolved", "payload": {"outcome": "failure"}}, {}),
+    ("meaning", "conferences that went well", {"action": "conference_resolved", "payload": {"outcome": "success"}}, {}),
+    ("meaning", "a scholar moved to a different research track", {"action": "lab_assigned"}, {}),
+    ("meaning", "the game was stopped for maintenance", {"action": ["game_paused", "game_resumed"]}, {}),
+    ("meaning", "an expedition called off by the admins", {"action": "admin_cancel_expedition"}, {}),
+    ("meaning", "pacts binding a player to a faction for the season",
+     {"action": ["admin_create_seasonal_commitment", "admin_update_seasonal_commitment"]}, {}),
+    ("meaning", "faction building projects",
+     {"any": [{"action": ["admin_create_faction_project", "admin_update_faction_project"]},
+              {"press": ["faction_project_update", "faction_project_complete"]}]}, {}),
+    ("meaning", "a scholar dropped from an expedition team", {"action": "scholar_sidecast"}, {}),
+    ("meaning", "players nudged to cast their vote", {"action": "symposium_vote_reminder"}, {}),
+    ("meaning", "players passing news stories around", {"action": "press_shared"}, {}),
+    ("meaning", "expeditions launched with little preparation",
+     {"action": "launch_expedition", "payload": {"prep_depth": "shallow"}}, {}),
+    ("meaning", "theories put forward as a mere hunch", {"action": "submit_theory", "payload": {"confidence": "suspect"}}, {}),
+    ("meaning", "rumours about the scholars", {"press": "academic_gossip"}, {}),
+    ("meaning", "public statements by a lab after losing a scholar", {"press": "faction_statement"}, {}),
+    # --- player: one player's events about a subject, with player_id --------------------------------
+    ("player", "how did my conferences turn out", {"action": "conference_resolved", "thread_of": "teodor"}, {"player_id": "teodor"}),
+    ("player", "expedition results", {"action": "expedition_resolved", "thread_of": "amara.o"}, {"player_id": "amara.o"}),
+    ("player", "theories submitted", {"action": "submit_theory", "player": "marguerite"}, {"player_id": "marguerite"}),
+    ("player", "mentoring scholars", {"action": ["mentorship_activated", "mentorship_queued"], "player": "b.sato"},
+     {"player_id": "b.sato"}),
+    ("player", "offers to poach scholars", {"action": "offer_created", "player": "lenka_h"}, {"player_id": "lenka_h"}),
+    ("player", "reprimands", {"any": [{"action": "symposium_reprimand"}, {"press": "symposium_reprimand"}], "player": "amara.o"},
+     {"player_id": "amara.o"}),
+    ("player", "conference outcomes", {"action": "conference_resolved", "thread_of": "priya_r"}, {"player_id": "priya_r"}),
+    ("player", "recruiting", {"action": "recruitment_attempt", "player": "priya_r"}, {"player_id": "priya_r"}),
+    ("player", "press about failed expeditions", {"press": "retraction_notice", "thread_of": "teodor"}, {"player_id": "teodor"}),
+    ("player", "investments in factions", {"any": [{"action": "faction_investment"}, {"press": "faction_investment"}],
+                                           "player": "teodor"}, {"player_id": "teodor"}),
+    # --- time: with occurred_after / occurred_before ------------------------------------------------
+    ("time", "theories submitted", {"action": "submit_theory"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-08T00:00:00Z"}),
+    ("time", "promotions", {"action": "career_progression"},
+     {"occurred_after": "2025-09-15T00:00:00Z", "occurred_before": "2025-10-01T00:00:00Z"}),
+    ("time", "expeditions resolved", {"action": "expedition_resolved"},
+     {"occurred_after": "2025-10-01T00:00:00Z", "occurred_before": "2025-10-16T00:00:00Z"}),
+    ("time", "conference results", {"action": "conference_resolved"},
+     {"occurred_after": "2025-09-08T00:00:00Z", "occurred_before": "2025-09-15T00:00:00Z"}),
+    ("time", "table talk", {"any": [{"action": "table_talk_post"}, {"press": "table_talk"}]},
+     {"occurred_after": "2025-09-20T00:00:00Z", "occurred_before": "2025-10-05T00:00:00Z"}),
+    ("time", "the year changing", {"any": [{"action": "timeline_advanced"}, {"press": "timeline_update"}]},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-20T00:00:00Z"}),
+    ("time", "offers made for scholars", {"action": "offer_created"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-15T00:00:00Z"}),
+    ("time", "new scholars", {"action": "scholar_spawned"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-03T00:00:00Z"}),
+    ("time", "symposium votes", {"action": "symposium_vote"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-25T00:00:00Z"}),
+    ("time", "reputation changes by the admin", {"action": "admin_reputation_adjustment"},
+     {"occurred_after": "2025-09-05T00:00:00Z", "occurred_before": "2025-10-16T00:00:00Z"}),
+    # --- sentence: full questions, as agents ask ---------------------------------------------------------
+    ("sentence", "Which scholars were promoted to Director?", {"action": "career_progression", "payload": {"new_tier": "Director"}}, {}),
+    ("sentence", "Which expeditions failed, and what happened to the team's reputation?",
+     {"action": "expedition_resolved", "payload": {"result": "failure"}}, {}),
+    ("sentence", "Did any scholar defect to the foreign faction?",
+     {"any": [{"action": ["defection_evaluated", "admin_force_defection", "defection_epilogue"], "payload": {"new_faction": "foreign"}}]},
+     {}),
+    ("sentence", "What did the players say to each other at the table?", {"action": "table_talk_post"}, {}),
+    ("sentence", "Which theories were submitted with full certainty?", {"action": "submit_theory", "payload": {"confidence": "certain"}}, {}),
+    ("sentence", "Who gave money to the archive?", {"action": "archive_endowment"}, {}),
+    ("sentence", "Which recruitment attempts succeeded for the academia faction?",
+     {"action": "recruitment_attempt", "payload": {"success": True, "faction": "academia"}}, {}),
+    ("sentence", "When was the game paused and why?", {"action": ["game_paused", "game_resumed"]}, {}),
+]  # fmt: skip
+
+
+def written() -> list[Judged]:
+    """The hand-written queries; every third one held out."""
+    return [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
+
+
+def sampled(documents: list[DocumentBase], seed: int = 5) -> list[Judged]:
+    """Names and codes drawn from the season: scholars by name, nicknames, expedition and conference
+    codes. Relevant: the events naming the scholar (by id, or by the name in their words), naming the
+    nickname in their words, or carrying the code (as their thread, or in their words)."""
+    rng = random.Random(seed)
+    names: dict[str, str] = {}
+    nicknames: dict[str, str] = {}
+    codes: set[str] = set()
+    for d in documents:
+        if d.action == "scholar_spawned" and isinstance(d.payload.get("name"), str):
+            names[str(d.payload.get("id"))] = d.payload["name"]
+        if d.action == "nickname_adopted" and isinstance(d.payload.get("nickname"), str):
+            nicknames[str(d.payload.get("scholar_id"))] = d.payload["nickname"]
+        if d.expedition_code:
+            codes.add(d.expedition_code)
+    queries = []
+    for scholar in rng.sample(sorted(names), min(8, len(names))):
+        queries.append(
+            Judged("names", names[scholar], {"any": [{"scholar": scholar}, {"text": re.escape(names[scholar])}]})
+        )
+    for scholar in rng.sample(sorted(nicknames), min(3, len(nicknames))):
+        nickname = nicknames[scholar]
+        # the game gives one nickname to several scholars, and later events use the name, not the
+        # nickname: what names the nickname is relevant, not every event of one of its bearers
+        queries.append(Judged("names", f"the scholar nicknamed {nickname}", {"text": re.escape(nickname)}))
+    expeditions = sorted(c for c in codes if not c.startswith("CONF-"))
+    conferences = sorted(c for c in codes if c.startswith("CONF-"))
+    for code in rng.sample(expeditions, min(6, len(expeditions))) + rng.sample(conferences, min(4, len(conferences))):
+        queries.append(Judged("codes", code, {"any": [{"thread": code}, {"text": re.escape(code)}]}))
+    return queries  # fmt: skip
+
+
+def judged_set(documents: list[DocumentBase]) -> list[Judged]:
+    return sampled(documents) + written()
+
+
+class Judge:
+    """Applies rules to the season's documents."""
+
+    def __init__(self, documents: list[DocumentBase]) -> None:
+        self.documents = documents
+        self._threads: dict[str, set[str]] = defaultdict(set)
+        for d in documents:
+            if d.expedition_code:
+                for player in d.player_ids:
+                    self._threads[player].add(d.expedition_code)
+
+    def relevant(self, judged: Judged) -> set[str]:
+        return {
+            d.event_id for d in self.documents if self._holds(judged.rule, d) and self._in_filters(judged.filters, d)
+        }
+
+    def _holds(self, rule: Rule, d: DocumentBase) -> bool:
+        return all(self._clause(key, want, d) for key, want in rule.items())
+
+    def _clause(self, key: str, want: Any, d: DocumentBase) -> bool:
+        if key == "any":
+            return any(self._holds(r, d) for r in want)
+        if key == "action":
+            return d.action in _listed(want)
+        if key == "press":
+            return d.action == "press_release" and d.subcategory in _listed(want)
+        if key == "payload":
+            return all(d.payload.get(k) in _listed(v) and type(d.payload.get(k)) is type(_listed(v)[0])
+                       for k, v in want.items())  # fmt: skip
+        if key == "text":
+            return re.search(want, f"{d.title} {d.content}", re.IGNORECASE) is not None
+        if key == "player":
+            return want in d.player_ids
+        if key == "scholar":
+            return want in d.scholar_ids
+        if key == "thread":
+            return bool(d.expedition_code == want)
+        if key == "thread_of":
+            return bool(want in d.player_ids or (d.expedition_code and d.expedition_code in self._threads[want]))
+        raise ValueError(f"unknown rule key {key!r}")
+
+    @staticmethod
+    def _in_filters(filters: dict[str, str], d: DocumentBase) -> bool:
+        after, before = filters.get("occurred_after"), filters.get("occurred_before")
+        if after and d.occurred_at.isoformat() < after.replace("Z", "+00:00"):
+            return False
+        return not (before and d.occurred_at.isoformat() >= before.replace("Z", "+00:00"))
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,79 @@
+"""Search on the dev season (a database written by the game itself): the judged query set is sound, a
+player filter reaches the events of the player's conferences and expeditions, documents say what
+coded values mean, and a row the game writes twice appears once among the hits."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bench.judged import Judge, judged_set
+from knowledge.embedder import FastembedEmbedder
+from knowledge.projector import project
+from knowledge.search import search, timeline
+from knowledge.store.base import KnowledgeStore
+from schemas.events import GameEvent
+from schemas.search import EntityKind, SearchRequest
+from scripts.dev_season import dev_season
+from tests.knowledge.test_reads import put
+
+
+def test_the_judged_set_has_every_kind_and_each_query_has_relevant_events() -> None:
+    documents = [project(e) for e in dev_season()]
+    judge, queries = Judge(documents), judged_set(documents)
+    kinds = Counter(q.kind for q in queries)
+    assert len(queries) >= 80 and kinds["meaning"] >= 30
+    assert {"names", "codes", "meaning", "player", "time", "sentence"} <= set(kinds)
+    assert sum(q.held_out for q in queries) >= 20, "a held-out part, reported apart"
+    assert all(judge.relevant(q) for q in queries), [q.query for q in queries if not judge.relevant(q)]
+
+
+def season_start() -> list[GameEvent]:
+    """The season's first 300 actions and 40 press releases."""
+    return [e for e in dev_season(300) if e.event_id.startswith("events:") or int(e.event_id.split(":")[1]) <= 40]
+
+
+async def test_a_player_filter_reaches_a_conference_resolution_that_names_only_its_code(
+    store: KnowledgeStore, embedder: FastembedEmbedder
+) -> None:
+    documents = [project(e) for e in season_start()]
+    await put(store, embedder, documents)
+    resolved = next(d for d in documents if d.event_id == "events:73")
+    assert resolved.action == "conference_resolved" and resolved.player_ids == [] and resolved.expedition_code
+    launched = next(
+        d for d in documents if d.action == "conference_launched" and d.expedition_code == resolved.expedition_code
+    )
+    player = launched.player_ids[0]
+    request = SearchRequest.model_validate(
+        {"query": "conference results", "filters": {"player_id": player}, "top_k": 50}
+    )
+    hits = (await search(embedder, store, request)).hits
+    assert "events:73" in {h.event_id for h in hits}
+    assert all(player in h.document["player_ids"] or h.document["expedition_code"] for h in hits)
+    story = await timeline(store, EntityKind.PLAYER, player, 500, None)
+    assert "events:73" in {e.event_id for e in story.events}, "the player's timeline tells how it ended"
+
+
+async def test_an_action_the_game_writes_twice_appears_once_among_the_hits(
+    store: KnowledgeStore, embedder: FastembedEmbedder
+) -> None:
+    documents = [project(e) for e in season_start()]
+    await put(store, embedder, documents)
+    twice = [d for d in documents if d.action == "expedition_queued" and d.expedition_code == "TT-001"]
+    assert len(twice) == 2 and twice[0].content == twice[1].content, "the game wrote it twice"
+    request = SearchRequest.model_validate({"query": "TT-001 queued", "top_k": 10})
+    hits = [h.event_id for h in (await search(embedder, store, request)).hits]
+    assert len({d.event_id for d in twice} & set(hits)) == 1 and len(hits) == 10
+
+
+def test_documents_say_what_coded_values_mean_and_name_their_thread() -> None:
+    by_id = {e.event_id: project(e) for e in season_start()}
+    retraction = by_id["press_releases:31"]
+    assert retraction.expedition_code == "TT-001", "a press release's thread, from its headline"
+    staked = next(d for d in by_id.values() if d.payload.get("confidence") == "stake_my_career")
+    assert "staked their career" in staked.content
+    refused = project(GameEvent.model_validate({
+        "event_id": "e-1", "action": "defection_epilogue", "occurred_at": "2025-09-01T00:00:00Z",
+        "payload": {"scholar": "s.proc-001", "scenario": "rivalry", "former_faction": "teodor",
+                    "new_faction": "foreign"},
+    }))  # fmt: skip
+    assert "refused to leave teodor" in refused.content and "who left" not in refused.content
