@@ -10,10 +10,10 @@ the two stores rank alike. Two ways, chosen per request:
 - `rrf`: reciprocal rank fusion, `sum of 1 / (RRF_K + rank)` over the lists. Ranks only, no scores: a
   dense list that knows nothing of a code still fills half of the vote.
 
-Measured with `python -m bench.quality` on judged queries (the numbers are in the usage guide): `rrf`
-loses to `keyword` alone on codes; `score` is at least as good as `keyword` on codes and names and
-better than either list alone on questions of meaning. `DENSE_WEIGHT` = 0.3 was the best of 0.2 to 0.5
-on three generated seasons (1,500, 3,000 and 5,000 events, different seeds).
+Measured with `python -m bench.quality` on the dev season's judged set (the numbers and what else was
+tried are in docs/ai/qdrant_usage_guide.md): `score` with `DENSE_WEIGHT` = 0.3 is the best overall and
+by recall on every kind of query; min-max, z-score, a falloff-scaled keyword weight and RRF (k 10 to
+60) were each worse overall on the tuned queries; RRF loses most on codes.
 """
 
 from __future__ import annotations
