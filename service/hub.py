@@ -70,7 +70,13 @@ class Subscription:
         self.wanted = conditions(self.filters)
 
     def accepts(self, document: DocumentBase, score: float) -> bool:
-        """Whether a newly indexed document (with its cosine to the query) matches the standing query."""
+        """Whether a newly indexed document (with its cosine to the query) matches the standing query.
+        A `player_id` subscription follows the threads the player takes part in as they open: a new
+        code on an event naming the player joins the codes it matches (as search does, from the store)."""
+        player, code = self.filters.player_id, document.expedition_code
+        if player and code and player in document.player_ids and code not in self.filters.thread_codes():
+            self.filters = self.filters.with_thread_codes((*self.filters.thread_codes(), code))
+            self.wanted = conditions(self.filters)
         return score >= self.min_score and all(holds(c, document) for c in self.wanted)
 
     def offer(self, message: dict[str, Any]) -> None:

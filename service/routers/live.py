@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSock
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from knowledge.search import with_threads
 from schemas.search import QueryText, SearchFilters, StreamQuery
 from service.auth import Scope
 from service.deps import Reader, Runtime, RuntimeDep, get_runtime_ws, principal_of
@@ -45,7 +46,8 @@ class StandingQuery(BaseModel):
 
 async def _subscribe(runtime: Runtime, standing: StandingQuery, owner: str) -> Subscription:
     vector = await runtime.embedder.embed_query(standing.query)
-    return runtime.hub.subscribe(standing.query, vector, standing.filters, standing.min_score, owner)
+    filters = await with_threads(runtime.store, standing.filters)  # a player's threads so far; more as they open
+    return runtime.hub.subscribe(standing.query, vector, filters, standing.min_score, owner)
 
 
 async def _standing_query(websocket: WebSocket) -> StandingQuery | None:

@@ -43,3 +43,19 @@ async def test_a_closed_hub_ends_streams_and_refuses_new_ones() -> None:
     assert await subscription.next() is None
     with pytest.raises(HubClosed):
         hub.subscribe("q", [1.0, 0.0], SearchFilters(), -1.0)
+
+
+async def test_a_player_subscription_follows_the_threads_the_player_opens() -> None:
+    """The dev season's own rows: teodor launches CONF-8494 (events:32); its resolution (events:73)
+    names only the code. A live `player_id` subscription hears both, and nothing of another thread."""
+    from scripts.dev_season import dev_season
+
+    by_id = {e.event_id: project(e) for e in dev_season(200)}
+    launched, resolved = by_id["events:32"], by_id["events:73"]
+    assert "teodor" in launched.player_ids and resolved.player_ids == [] and resolved.expedition_code == "CONF-8494"
+    other = next(d for d in by_id.values() if d.action == "conference_resolved" and d.expedition_code != "CONF-8494")
+    hub = Hub()
+    subscription = hub.subscribe("q", [1.0, 0.0, 0.0], SearchFilters(player_id="teodor"), -1.0)
+    assert hub.publish([resolved], [[1.0, 0.0, 0.0]]) == 0, "before the launch, the code is not teodor's"
+    assert hub.publish([launched, other, resolved], [[1.0, 0.0, 0.0]] * 3) == 2
+    assert [(await subscription.next() or {}).get("event_id") for _ in range(2)] == ["events:32", "events:73"]
