@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSock
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from knowledge.errors import StoreUnavailable
 from knowledge.search import with_threads
 from schemas.search import QueryText, SearchFilters, StreamQuery
 from service.auth import Scope
@@ -86,10 +87,9 @@ async def subscribe(websocket: WebSocket) -> None:
         except HubClosed:
             await websocket.close(code=CLOSE_GOING_AWAY)
             return
-        except TooManySubscriptions as exc:
-            await websocket.send_json(
-                {"type": "error", "error": "too_many_requests", "errors": [{"field": "", "reason": str(exc)}]}
-            )
+        except (TooManySubscriptions, StoreUnavailable) as exc:  # the store: a player's threads are read
+            error = "too_many_requests" if isinstance(exc, TooManySubscriptions) else "store_unavailable"
+            await websocket.send_json({"type": "error", "error": error, "errors": [{"field": "", "reason": str(exc)}]})
             await websocket.close(code=CLOSE_TRY_AGAIN_LATER)
             return
     except WebSocketDisconnect:

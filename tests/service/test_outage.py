@@ -56,3 +56,14 @@ def test_every_endpoint_answers_503_while_the_store_is_down(
     assert response.headers["retry-after"]
     assert response.json()["error"] == "store_unavailable"
     assert all(set(e) == {"field", "reason"} for e in response.json()["errors"])
+
+
+def test_a_live_subscription_that_needs_the_store_says_it_is_down(down: TestClient) -> None:
+    """A `player_id` standing query reads the player's threads from the store when it subscribes."""
+    stream = down.get("/v1/stream", params={"query": "x", "player_id": "p.ada"})
+    assert stream.status_code == 503 and stream.json()["error"] == "store_unavailable"
+    with down.websocket_connect("ws://127.0.0.1:8000/v1/subscribe") as websocket:
+        websocket.send_json({"query": "x", "filters": {"player_id": "p.ada"}})
+        message = websocket.receive_json()
+        assert message["type"] == "error" and message["error"] == "store_unavailable", message
+        assert set(message["errors"][0]) == {"field", "reason"}
