@@ -19,7 +19,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from bridge.database import GameDatabase
-from bridge.health import BridgeHealth, serving
+from bridge.health import serving
 from bridge.publisher import Bridge, Progress
 from bridge.settings import BridgeSettings
 from consumers.loop import ensure_topics
@@ -71,13 +71,12 @@ async def run(until_caught_up: bool) -> int:
     async with asyncio.timeout(kafka.kafka_request_timeout_s * 3):
         await producer.start()
     database = GameDatabase(settings.great_work_db, settings.bridge_busy_timeout_ms)
-    health = BridgeHealth(stale_after_s=max(30.0, 20 * settings.bridge_poll_s))
     port = 0 if until_caught_up else settings.bridge_metrics_port
     try:
         with progress_bar(sys.stderr.isatty()) as progress:
             bridge = Bridge(database, producer, kafka.topics[0], settings.bridge_state_file,
-                            settings.bridge_page_rows, settings.bridge_poll_s, progress, health)  # fmt: skip
-            async with serving(health, port):
+                            settings.bridge_page_rows, settings.bridge_poll_s, progress)  # fmt: skip
+            async with serving(bridge.health, port):
                 await bridge.run(stop, until_caught_up=until_caught_up)
     finally:
         await producer.stop()

@@ -20,11 +20,13 @@ def records(database: GameDatabase, limit_per_table: int | None = None, page_row
 def _table(
     database: GameDatabase, table: Table, calendar: Calendar, names: dict[str, str], limit: int | None, page: int
 ) -> Iterator[bytes]:
-    after, left = 0, limit if limit is not None else -1
-    while left != 0:
-        rows = database.page(table, after, page if left < 0 else min(page, left))
+    after, left = 0, limit
+    while left is None or left > 0:
+        rows = database.page(table, after, page if left is None else min(page, left))
         if not rows:
             return
         for row in rows:
             yield record(row, calendar, names)[1]
-        after, left = rows[-1].id, left - len(rows) if left > 0 else left
+        after = rows[-1].id
+        if left is not None:
+            left -= len(rows)

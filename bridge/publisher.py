@@ -49,7 +49,6 @@ class Bridge:
         page_rows: int,
         poll_s: float,
         progress: Progress | None = None,
-        health: BridgeHealth | None = None,
     ) -> None:
         self._db = database
         self._producer = producer
@@ -58,7 +57,8 @@ class Bridge:
         self._page_rows = page_rows
         self._poll_s = poll_s
         self._progress = progress
-        self.health = health if health is not None else BridgeHealth(stale_after_s=max(30.0, 20 * poll_s))
+        #: what `/readyz` reports: stale when no round succeeded for 20 polls (at least 30 s)
+        self.health = BridgeHealth(stale_after_s=max(30.0, 20 * poll_s))
         self.published = 0
 
     async def run(self, stop: asyncio.Event, *, until_caught_up: bool = False) -> dict[Table, int]:

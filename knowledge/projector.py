@@ -119,7 +119,8 @@ class _Ids:
         self.player_ids = _unique(p for p in players if _PLAYER_ID.match(p) and p not in self.scholar_ids)
         codes = _scalar_values(sources, ("code", *_EXPEDITION_KEYS))
         if event.action == "press_release":  # a press release often names its thread only in its words
-            codes += _CODE_IN_TEXT.findall(f"{payload.get('headline')} {payload.get('body')}")
+            named = _CODE_IN_TEXT.search(f"{payload.get('headline')} {payload.get('body')}")
+            codes += [named.group()] if named else []
         self.expedition_code = next((c for c in codes if _EXPEDITION_CODE.match(c)), None)
 
 

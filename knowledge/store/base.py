@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Final, Literal, Protocol
 from uuid import UUID
 
@@ -55,6 +56,12 @@ class MatchAny:
 
     key: str
     values: tuple[str | int, ...]
+
+    @cached_property
+    def members(self) -> frozenset[str | int]:
+        """`values` as a set: a live subscription judges every new document against it in memory, and
+        a player's threads can be hundreds of codes."""
+        return frozenset(self.values)
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ def holds(condition: Condition, document: DocumentBase) -> bool:
     if isinstance(condition, AtMost):
         return bool(value <= condition.lte)
     if isinstance(condition, MatchAny):
-        return any(v in condition.values for v in (value if isinstance(value, list) else [value]))
+        return any(v in condition.members for v in (value if isinstance(value, list) else [value]))
     return (condition.gte is None or value >= condition.gte) and (condition.lt is None or value < condition.lt)
 
 
