@@ -40,7 +40,7 @@ from knowledge.sparse import SparseEncoder, keyword_text
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.documents import DocumentBase
 from schemas.events import GameEvent
-from schemas.search import Fusion, SearchFilters, SearchRequest
+from schemas.search import Fusion, SearchRequest
 from scripts.dev_season import dev_season
 from scripts.sample_season import season
 
@@ -142,10 +142,9 @@ async def _score(
     kind, in `all`, and in `held_out` or `tuned`."""
     scores: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for judged in queries:
-        filters = SearchFilters.model_validate(judged.get("filters", {}))
         for mode, options in MODES.items():
-            request = SearchRequest.model_validate({"query": judged["query"], "top_k": K, **options})
-            request = request.model_copy(update={"filters": filters})
+            asked = {"query": judged["query"], "top_k": K, "filters": judged.get("filters", {}), **options}
+            request = SearchRequest.model_validate(asked)
             ranked = [h.event_id for h in (await search(embedder, store, request)).hits]
             pair = (recall_at_k(ranked, judged["relevant"]), ndcg_at_k(ranked, judged["relevant"]))
             groups = [judged["family"], "all"]
