@@ -31,6 +31,7 @@ from schemas.search import (
     SearchRequest,
     SearchResponse,
     StoredDocument,
+    TimelineOrder,
     TimelinePage,
 )
 
@@ -185,57 +186,82 @@ async def related(store: KnowledgeStore, event_id: str, top_k: int, filters: Sea
 MAX_TIES = 10_000
 
 
-def _encode_cursor(ts: float, after: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"ts": ts, "after": after}).encode()).decode()
+def _encode_cursor(ts: float, after: str, newest_first: bool) -> str:
+    data = {"ts": ts, "after": after, **({"newest_first": True} if newest_first else {})}
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> tuple[float, str]:
-    """(timestamp, event id) of the last event returned: the next page starts after it."""
+def _decode_cursor(cursor: str, newest_first: bool) -> tuple[float, str]:
+    """(timestamp, event id) of the last event returned: the next page starts after it (a cursor of
+    the other order is refused: it would skip or repeat events)."""
     refused = BadCursor("cursor is not one this service returned")
     try:
         data = limits.parse(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError):  # UnsafeJson is a ValueError
         raise refused from None
-    ts, after = (data.get("ts"), data.get("after")) if isinstance(data, dict) else (None, None)
+    if not isinstance(data, dict):
+        raise refused
+    ts, after = data.get("ts"), data.get("after")
     if isinstance(ts, bool) or not isinstance(ts, int | float) or not -1e12 < ts < 1e12:
         raise refused
     if not isinstance(after, str) or len(after) > MAX_EVENT_ID_CHARS:
         raise refused
+    if data.get("newest_first", False) is not newest_first:
+        raise BadCursor("cursor belongs to a timeline read in the other order")
     return float(ts), after
 
 
-def _in_order(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(payloads, key=lambda p: (p.get("occurred_at_ts", 0.0), str(p.get("event_id", ""))))
+def _beyond(event_id: str, after: str, newest_first: bool) -> bool:
+    """Whether an event sharing the cursor's time comes after the cursor's event in this order."""
+    return event_id < after if newest_first else event_id > after
+
+
+def _in_order(payloads: list[dict[str, Any]], newest_first: bool) -> list[dict[str, Any]]:
+    key = lambda p: (p.get("occurred_at_ts", 0.0), str(p.get("event_id", "")))  # noqa: E731
+    return sorted(payloads, key=key, reverse=newest_first)
 
 
 async def timeline(
-    store: KnowledgeStore, kind: EntityKind, entity_id: str, limit: int, cursor: str | None
+    store: KnowledgeStore,
+    kind: EntityKind,
+    entity_id: str,
+    limit: int,
+    cursor: str | None,
+    order: TimelineOrder = "oldest",
 ) -> TimelinePage:
-    """An entity's events in time order (ties by event id), `limit` at a time; the cursor (the last
-    event's time and id, a few dozen bytes however many events share a time) resumes after it."""
+    """An entity's events in time order (ties by event id), oldest or newest first, `limit` at a time;
+    the cursor (the last event's time and id, a few dozen bytes however many events share a time)
+    resumes after it."""
+    newest_first = order == "newest"
     filters = await with_threads(store, kind.filters(entity_id))
+    onward = math.inf if not newest_first else -math.inf
+
+    async def scroll(wanted: int, start: float | None, until: float | None = None) -> list[dict[str, Any]]:
+        return await store.scroll_by_time(filters, wanted, start, until, newest_first=newest_first)
+
     items: list[dict[str, Any]] = []
     start: float | None = None
     if cursor:
-        ts, after = _decode_cursor(cursor)
-        ties = await store.scroll_by_time(filters, MAX_TIES, ts, until_ts=ts)
-        items = _in_order([p for p in ties if str(p.get("event_id", "")) > after])
-        start = math.nextafter(ts, math.inf)
+        ts, after = _decode_cursor(cursor, newest_first)
+        ties = await scroll(MAX_TIES, ts, ts)
+        beyond = [p for p in ties if _beyond(str(p.get("event_id", "")), after, newest_first)]
+        items = _in_order(beyond, newest_first)
+        start = math.nextafter(ts, onward)
     if len(items) <= limit:
         wanted = limit + 1 - len(items)
-        more = await store.scroll_by_time(filters, wanted, start)
+        more = await scroll(wanted, start)
         if len(more) == wanted:  # the last timestamp's events may go on beyond this read: take them all
             last = more[-1].get("occurred_at_ts")
             if isinstance(last, int | float):
                 more = [p for p in more if p.get("occurred_at_ts") != last]
-                more += await store.scroll_by_time(filters, MAX_TIES, last, until_ts=last)
-        items += _in_order(more)
+                more += await scroll(MAX_TIES, last, last)
+        items += _in_order(more, newest_first)
     page = items[:limit]
     next_cursor = None
     if len(items) > limit and page:
-        next_cursor = _encode_cursor(float(page[-1]["occurred_at_ts"]), str(page[-1]["event_id"]))
+        next_cursor = _encode_cursor(float(page[-1]["occurred_at_ts"]), str(page[-1]["event_id"]), newest_first)
     events = [d for d in (_readable(p, str(p.get("event_id"))) for p in page) if d is not None]
-    return TimelinePage(kind=kind, id=entity_id, events=events, next_cursor=next_cursor)
+    return TimelinePage(kind=kind, id=entity_id, order=order, events=events, next_cursor=next_cursor)
 
 
 async def get_event(store: KnowledgeStore, event_id: str) -> StoredDocument | None:

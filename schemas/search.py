@@ -170,11 +170,16 @@ class EntityKind(StrEnum):
         return SearchFilters.model_validate({field: entity_id})
 
 
+#: Which end of a timeline comes first.
+TimelineOrder = Literal["oldest", "newest"]
+
+
 class TimelinePage(BaseModel):
-    """One page of an entity's events, oldest first."""
+    """One page of an entity's events, in the order asked for."""
 
     kind: EntityKind
     id: str
+    order: TimelineOrder = "oldest"
     events: list[StoredDocument]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
 

@@ -74,11 +74,12 @@ class DateRange:
 
 
 @dataclass(frozen=True)
-class AtMost:
-    """`field <= lte` on a float field."""
+class Between:
+    """`gte <= field <= lte` on a float field (either bound may be open)."""
 
     key: str
-    lte: float
+    gte: float | None = None
+    lte: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Either:
     options: tuple[MatchAny, ...]
 
 
-Condition = MatchAny | DateRange | AtMost | Either
+Condition = MatchAny | DateRange | Between | Either
 
 
 def conditions(filters: SearchFilters) -> list[Condition]:
@@ -119,11 +120,18 @@ def holds(condition: Condition, document: DocumentBase) -> bool:
     if isinstance(condition, Either):
         return any(holds(option, document) for option in condition.options)
     value = getattr(document, condition.key)
-    if isinstance(condition, AtMost):
-        return bool(value <= condition.lte)
+    if isinstance(condition, Between):
+        return (condition.gte is None or value >= condition.gte) and (condition.lte is None or value <= condition.lte)
     if isinstance(condition, MatchAny):
         return any(v in condition.members for v in (value if isinstance(value, list) else [value]))
     return (condition.gte is None or value >= condition.gte) and (condition.lt is None or value < condition.lt)
+
+
+def time_bound(until_ts: float | None, newest_first: bool) -> list[Condition]:
+    """Where a scroll by time stops: at `until_ts` going forwards (at most it) or backwards (at least it)."""
+    if until_ts is None:
+        return []
+    return [Between("occurred_at_ts", gte=until_ts) if newest_first else Between("occurred_at_ts", lte=until_ts)]
 
 
 @dataclass(frozen=True)
@@ -207,10 +215,16 @@ class KnowledgeStore(Protocol):
         ...
 
     async def scroll_by_time(
-        self, filters: SearchFilters, limit: int, start_from_ts: float | None, until_ts: float | None = None
+        self,
+        filters: SearchFilters,
+        limit: int,
+        start_from_ts: float | None,
+        until_ts: float | None = None,
+        *,
+        newest_first: bool = False,
     ) -> list[dict[str, Any]]:
-        """Payloads passing `filters` in `occurred_at` order, from `start_from_ts` to `until_ts` (both
-        inclusive) on."""
+        """Payloads passing `filters` in `occurred_at` order (or newest first), from `start_from_ts` to
+        `until_ts` (both inclusive) on."""
         ...
 
     async def ping(self) -> None:

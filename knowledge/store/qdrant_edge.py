@@ -27,7 +27,6 @@ from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
-    AtMost,
     CollectionIdentity,
     Condition,
     DateRange,
@@ -37,6 +36,7 @@ from knowledge.store.base import (
     conditions,
     point_data,
     skip_unreadable,
+    time_bound,
 )
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
@@ -75,7 +75,7 @@ def _edge_condition(condition: Condition) -> Any:
                 lt=condition.lt.isoformat() if condition.lt else None,
             ),
         )
-    return edge.FieldCondition(key=condition.key, range=edge.RangeFloat(lte=condition.lte))
+    return edge.FieldCondition(key=condition.key, range=edge.RangeFloat(gte=condition.gte, lte=condition.lte))
 
 
 class QdrantEdgeStore:
@@ -249,10 +249,17 @@ class QdrantEdgeStore:
         await self._run(self._writer, shard.update, edge.UpdateOperation.delete_points(doomed))
 
     async def scroll_by_time(
-        self, filters: SearchFilters, limit: int, start_from_ts: float | None, until_ts: float | None = None
+        self,
+        filters: SearchFilters,
+        limit: int,
+        start_from_ts: float | None,
+        until_ts: float | None = None,
+        *,
+        newest_first: bool = False,
     ) -> list[dict[str, Any]]:
-        where = to_edge_filter(filters, [AtMost("occurred_at_ts", until_ts)] if until_ts is not None else [])
-        order = edge.OrderBy("occurred_at_ts", edge.Direction.Asc, start_from_ts)
+        where = to_edge_filter(filters, time_bound(until_ts, newest_first))
+        direction = edge.Direction.Desc if newest_first else edge.Direction.Asc
+        order = edge.OrderBy("occurred_at_ts", direction, start_from_ts)
 
         def run(payloads: bool) -> Any:
             request = edge.ScrollRequest(limit=limit, filter=where, with_payload=payloads, order_by=order)

@@ -21,7 +21,6 @@ from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
-    AtMost,
     CollectionIdentity,
     Condition,
     DateRange,
@@ -30,6 +29,7 @@ from knowledge.store.base import (
     ScoredPayload,
     conditions,
     point_data,
+    time_bound,
 )
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
@@ -66,7 +66,7 @@ def _condition(condition: Condition) -> models.Condition:
         return models.FieldCondition(key=condition.key, match=match)
     if isinstance(condition, DateRange):
         return models.FieldCondition(key=condition.key, range=models.DatetimeRange(gte=condition.gte, lt=condition.lt))
-    return models.FieldCondition(key=condition.key, range=models.Range(lte=condition.lte))
+    return models.FieldCondition(key=condition.key, range=models.Range(gte=condition.gte, lte=condition.lte))
 
 
 class QdrantServerStore:
@@ -217,10 +217,17 @@ class QdrantServerStore:
             await self._call(self._client.delete(self._collection, points_selector=selector, wait=True))
 
     async def scroll_by_time(
-        self, filters: SearchFilters, limit: int, start_from_ts: float | None, until_ts: float | None = None
+        self,
+        filters: SearchFilters,
+        limit: int,
+        start_from_ts: float | None,
+        until_ts: float | None = None,
+        *,
+        newest_first: bool = False,
     ) -> list[dict[str, Any]]:
-        order = models.OrderBy(key="occurred_at_ts", direction=models.Direction.ASC, start_from=start_from_ts)
-        extra = [AtMost("occurred_at_ts", until_ts)] if until_ts is not None else []
+        direction = models.Direction.DESC if newest_first else models.Direction.ASC
+        order = models.OrderBy(key="occurred_at_ts", direction=direction, start_from=start_from_ts)
+        extra = time_bound(until_ts, newest_first)
         records, _ = await self._call(
             self._client.scroll(
                 self._collection,

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from knowledge.metrics import SEARCH_SECONDS
 from knowledge.search import BadCursor, get_event, related, timeline
 from schemas.events import MAX_EVENT_ID_CHARS
-from schemas.search import MAX_TOP_K, EntityKind, RelatedQuery, RelatedResponse, StoredDocument, TimelinePage
+from schemas.search import (
+    MAX_TOP_K,
+    EntityKind,
+    RelatedQuery,
+    RelatedResponse,
+    StoredDocument,
+    TimelineOrder,
+    TimelinePage,
+)
 from service.auth import Scope
 from service.deps import RuntimeDep, allow
 
@@ -49,10 +57,11 @@ async def entity_timeline(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 20,
     cursor: Annotated[str | None, Query(max_length=4000)] = None,
+    order: TimelineOrder = "oldest",
 ) -> TimelinePage:
-    """A player's, scholar's or expedition's events, oldest first, paged by cursor."""
+    """A player's, scholar's or expedition's events, oldest (or newest) first, paged by cursor."""
     try:
         with SEARCH_SECONDS.labels("timeline", "scroll").time():
-            return await timeline(runtime.store, kind, entity_id, limit, cursor)
+            return await timeline(runtime.store, kind, entity_id, limit, cursor, order)
     except BadCursor as exc:
         raise HTTPException(status_code=422, detail={"field": "cursor", "reason": str(exc)}) from None

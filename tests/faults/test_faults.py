@@ -98,10 +98,16 @@ class FaultyStore:
         await self.inner.delete(point_ids)
 
     async def scroll_by_time(
-        self, filters: SearchFilters, limit: int, start_from_ts: float | None, until_ts: float | None = None
+        self,
+        filters: SearchFilters,
+        limit: int,
+        start_from_ts: float | None,
+        until_ts: float | None = None,
+        *,
+        newest_first: bool = False,
     ) -> list[dict[str, Any]]:
         self._check()
-        return await self.inner.scroll_by_time(filters, limit, start_from_ts, until_ts)
+        return await self.inner.scroll_by_time(filters, limit, start_from_ts, until_ts, newest_first=newest_first)
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
         self._check()

@@ -72,7 +72,7 @@ async def test_a_point_nested_beyond_the_engines_reader_is_skipped_by_every_read
         assert UNREADABLE_POINTS._value.get() > before
 
 
-async def test_a_timeline_pages_through_500_events_sharing_one_time_with_a_small_cursor(
+async def test_a_timeline_pages_through_500_events_sharing_one_time_with_a_small_cursor_either_way(
     store: KnowledgeStore, embedder: FastembedEmbedder
 ) -> None:
     at = datetime(2025, 3, 1, tzinfo=UTC)
@@ -81,19 +81,23 @@ async def test_a_timeline_pages_through_500_events_sharing_one_time_with_a_small
     documents += [game_event("earlier", "p.tie", at - timedelta(seconds=1))]
     for start in range(0, len(documents), 128):
         await put(store, embedder, documents[start : start + 128])
-    seen: list[str] = []
-    cursor = None
-    longest = 0
-    for _ in range(100):
-        page = await timeline(store, EntityKind.PLAYER, "p.tie", 7, cursor)
-        seen += [e.event_id for e in page.events]
-        cursor = page.next_cursor
-        longest = max(longest, len(cursor or ""))
-        if cursor is None:
-            break
     expected = ["earlier", *sorted(f"tie-{i:03d}" for i in range(500)), *(f"later-{i}" for i in range(5))]
-    assert seen == expected
-    assert longest < 200
+    for order, wanted in (("oldest", expected), ("newest", expected[::-1])):
+        seen: list[str] = []
+        cursor = None
+        longest = 0
+        for _ in range(100):
+            page = await timeline(store, EntityKind.PLAYER, "p.tie", 7, cursor, order)  # type: ignore[arg-type]
+            seen += [e.event_id for e in page.events]
+            cursor = page.next_cursor
+            longest = max(longest, len(cursor or ""))
+            if cursor is None:
+                break
+            last_cursor = cursor
+        assert seen == wanted, order
+        assert longest < 200
+    with pytest.raises(BadCursor, match="other order"):  # a newest-first cursor on an oldest-first read
+        await timeline(store, EntityKind.PLAYER, "p.tie", 7, last_cursor, "oldest")
 
 
 @pytest.mark.parametrize(
