@@ -30,6 +30,7 @@ from service.mcp import build_mcp, http_routes
 from service.middleware import RequestContext
 from service.relay import relay_notices
 from service.routers import events, health, live, metrics, notes, search
+from service.routers.page import install_page
 from service.settings import AppSettings
 
 log = structlog.get_logger(__name__)
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(notes.router)
     app.include_router(live.router)
     app.router.routes.extend(http_routes(agents, security.hosts))
+    install_page(app)
     return app
 
 

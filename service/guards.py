@@ -11,7 +11,7 @@
 4. A request body at most MAX_BODY_BYTES: 413.
 
 What a key may do (its scope) is checked by the routes (service/deps.py `allow`). Health, readiness and
-the API's documentation are open to all.
+the API's documentation and the analyst page's code are open to all.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ from service.settings import SecuritySettings
 
 log = structlog.get_logger(__name__)
 
-OPEN_PATHS: Final = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+OPEN_PATHS: Final = frozenset({"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+#: The analyst page's assets (service/routers/page.py): code and style, no data; the page asks for a key.
+OPEN_PREFIXES: Final = ("/ui/",)
 #: Where a key may come as `?api_key=` (browsers cannot send headers there).
 LIVE_PATHS: Final = frozenset({"/v1/stream", "/v1/subscribe"})
 
@@ -85,7 +87,7 @@ class Guard:
         if origin is not None and "*" not in self._origins and not host_matches(origin, self._origins):
             await _refuse(scope, send, 403, "origin", "requests from this Origin are not allowed")
             return
-        if scope["path"] in OPEN_PATHS:
+        if scope["path"] in OPEN_PATHS or scope["path"].startswith(OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
         principal = self._principal(scope, headers)

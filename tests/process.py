@@ -62,9 +62,10 @@ async def fresh_topics(bootstrap: str, *, dlq_config: dict[str, str] | None = No
     )
 
 
-def start_service(data_dir: Path, consumer: ConsumerSettings, **extra_env: str) -> Served:
-    """Start the service on a free port; return once `/readyz` answers 200 (or fail with its log)."""
-    port = free_port()
+def start_service(data_dir: Path, consumer: ConsumerSettings, port: int | None = None, **extra_env: str) -> Served:
+    """Start the service on `port` (default: a free one); return once `/readyz` answers 200 (or fail
+    with its log)."""
+    port = port or free_port()
     env = {
         **os.environ,
         "API_HOST": "127.0.0.1",
