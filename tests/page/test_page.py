@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright, expect
 
 from knowledge.projector import project
 from scripts.dev_season import dev_season, dev_season_records
@@ -287,3 +288,34 @@ async def test_while_the_service_is_away_the_page_says_so_and_carries_on_when_it
                                              API_KEYS=json.dumps([ENTRY.model_dump()]))  # fmt: skip
     await expect(banner).to_be_hidden(timeout=WAIT_MS)
     await expect(page.locator("#status")).to_contain_text("expedition resolved", timeout=WAIT_MS)
+
+
+async def violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA findings on the page as it is now."""
+    results = await Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}})
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}: {v['nodes'][0]['target']})" for v in results.response["violations"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}], ids=["laptop", "phone"]
+)
+async def test_the_page_passes_axe_and_fits_a_laptop_and_a_phone(
+    browser: Browser, service: Service, viewport: ViewportSize
+) -> None:
+    context = await new_context(browser)
+    page = await context.new_page()
+    await page.set_viewport_size(viewport)
+    await page.goto(service.url + "/?q=expedition")
+    await expect(page.locator("#results li.card").first).to_be_visible(timeout=WAIT_MS)
+    assert await violations(page) == [], "search"
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
+    await page.locator("#results li.card a.open").first.click()
+    await expect(page.locator("#related li.card").first).to_be_visible(timeout=WAIT_MS)
+    assert await violations(page) == [], "event"
+    await page.keyboard.press("Escape")
+    await page.locator("#results a.entity.player").first.click()
+    await expect(page.locator("#timeline li.card").first).to_be_visible(timeout=WAIT_MS)
+    assert await violations(page) == [], "timeline"
+    await context.close()
