@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
@@ -319,3 +320,22 @@ async def test_the_page_passes_axe_and_fits_a_laptop_and_a_phone(
     await expect(page.locator("#timeline li.card").first).to_be_visible(timeout=WAIT_MS)
     assert await violations(page) == [], "timeline"
     await context.close()
+
+
+async def test_dragging_across_the_histogram_keeps_that_time_range(page: Page, service: Service) -> None:
+    await page.goto(service.url + "/?q=expedition")
+    await expect(page.locator("#results li.card").first).to_be_visible(timeout=WAIT_MS)
+    box = await page.locator("#histogram").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    await page.mouse.move(box["x"] + box["width"] * 0.05, y)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    await page.mouse.up()
+    await expect(page).to_have_url(re.compile(r"after=.*before="), timeout=WAIT_MS)
+    state = parse_qs(urlsplit(page.url).query)
+    after, before = (datetime.fromisoformat(state[k][0]) for k in ("after", "before"))
+    await expect(page.get_by_label("From")).not_to_have_value("")
+    await expect(page.locator("#status")).to_contain_text("with the filters", timeout=WAIT_MS)
+    times = [await t.get_attribute("datetime") or "" for t in await page.locator("#results li.card time").all()]
+    assert times and all(after <= datetime.fromisoformat(t) < before for t in times), (after, before, times)
