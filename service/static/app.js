@@ -123,7 +123,7 @@ async function runSearch() {
   try {
     const [found, counted] = await Promise.all([
       state.q ? api("/v1/search", { method: "POST", signal, body: { query: state.q, mode: state.mode, top_k: 50, filters } }) : null,
-      api("/v1/facets", { method: "POST", signal, body: { ...(state.q ? { query: state.q, top_k: 100 } : {}), filters } }),
+      api("/v1/facets", { method: "POST", signal, body: { ...(state.q ? { query: state.q, top_k: 100 } : {}), filters, limit: 50 } }),
     ]);
     renderFacets(counted);
     renderHits(found ? found.hits : null, counted.total);
