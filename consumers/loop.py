@@ -265,7 +265,8 @@ class IngestLoop:
 
 
 async def ensure_topics(settings: ConsumerSettings) -> None:
-    """Create the event topics and the DLQ if they do not exist."""
+    """Create the event topics, the DLQ and the notices topic if they do not exist, with the configured
+    replication and retention (`ConsumerSettings.topic_configs`); existing topics are left as they are."""
     admin = AIOKafkaAdminClient(
         **settings.client_options(),
         request_timeout_ms=int(settings.kafka_request_timeout_s * 1000),
@@ -275,7 +276,12 @@ async def ensure_topics(settings: ConsumerSettings) -> None:
         try:
             existing = set(await admin.list_topics())
             wanted = [*settings.topics, settings.kafka_dlq_topic, settings.kafka_indexed_topic]
-            missing = [NewTopic(t, settings.kafka_topic_partitions, 1) for t in wanted if t not in existing]
+            missing = [
+                NewTopic(t, settings.kafka_topic_partitions, settings.kafka_topic_replication,
+                         topic_configs=settings.topic_configs(t))
+                for t in wanted
+                if t not in existing
+            ]  # fmt: skip
             if missing:
                 try:
                     await admin.create_topics(missing)

@@ -44,12 +44,31 @@ class ConsumerSettings(BaseSettings):
         default=True, description="Create missing topics (and the DLQ) at start-up, for local runs."
     )
     kafka_topic_partitions: int = Field(default=3, ge=1, description="Partitions of topics this service creates.")
+    kafka_topic_replication: int = Field(
+        default=1, ge=1, description="Replicas of each topic this service creates; 3 on a production cluster."
+    )
+    kafka_retention_ms: int = Field(
+        default=-1, ge=-1, description="Retention of the events topics and the DLQ it creates; -1: kept until deleted "
+        "(the events topics are what `reindex` rebuilds from, the DLQ the only copy of bad records).",
+    )  # fmt: skip
+    kafka_notices_retention_ms: int = Field(
+        default=86_400_000, ge=-1, description="Retention of the indexed-notices topic (live fan-out only): a day."
+    )
     metrics_port: int = Field(
         default=9108, ge=0, le=65535, description="Prometheus /metrics of a standalone consumer; 0: off."
     )
     lag_interval_s: float = Field(default=5.0, gt=0, description="How often lag is measured against the broker.")
     retry_initial_s: float = Field(default=0.2, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
+
+    def topic_configs(self, topic: str) -> dict[str, str]:
+        """The configuration a topic this service creates gets: retention (the notices topic is only a
+        fan-out), and, when replicated, writes acknowledged by at least two replicas."""
+        retention = self.kafka_notices_retention_ms if topic == self.kafka_indexed_topic else self.kafka_retention_ms
+        configs = {"retention.ms": str(retention)}
+        if self.kafka_topic_replication > 1:
+            configs["min.insync.replicas"] = "2"
+        return configs
 
     def client_options(self) -> dict[str, Any]:
         """The connection options every aiokafka client of this service is made with: the brokers and,
