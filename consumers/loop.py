@@ -218,7 +218,9 @@ class IngestLoop:
             await self._committer.commit(result.dead_letters, offsets)
         except CommitFailedError as exc:
             # The group moved on (rebalance): the new owner re-reads these records and overwrites the
-            # same points. Nothing is lost; the repeated work is idempotent.
+            # same points. Nothing is lost; the repeated work is idempotent. aiokafka 0.14's
+            # transactional commit sends no group generation, so today it does not raise this (a
+            # zombie's commit is accepted): the store's conditional write is what keeps it harmless.
             COMMIT_FAILURES.inc()
             log.warning("commit_failed", error=str(exc))
 

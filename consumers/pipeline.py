@@ -77,7 +77,7 @@ class Pipeline:
         """Split off the documents whose stored version is newer (one lookup for the batch)."""
         if not documents:
             return [], []
-        stored = {p["event_id"]: p for p in await self._store.retrieve([d.id for d in documents])}
+        stored = {p.get("event_id"): p for p in await self._store.retrieve([d.id for d in documents])}
         fresh: list[DocumentBase] = []
         stale: list[DocumentBase] = []
         for document in documents:

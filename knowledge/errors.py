@@ -38,5 +38,10 @@ class ConfigurationError(KnowledgeError):
     retriable = False
 
 
+class ForeignCollection(ConfigurationError):
+    """The collection holds points this service did not write (e.g. mcp-server-qdrant's `{document,
+    metadata}`), or cannot be made to match it: refused at start, never a failed read later."""
+
+
 class ModelMismatch(ConfigurationError):
     """The collection holds vectors of another model (or dimension): they are refused, not mixed."""

@@ -146,7 +146,8 @@ async def _hybrid(
     except ExceptionGroup as failed:  # callers handle the error itself (StoreUnavailable: 503), not a group
         raise first_error(failed) from None
     fused = fuse(_ranked(dense), _ranked(keyword.result()), fusion)[:wanted]
-    payloads = {str(point_id(p["event_id"])): p for p in await store.retrieve([UUID(f.id) for f in fused])}
+    found = await store.retrieve([UUID(f.id) for f in fused])
+    payloads = {str(point_id(p["event_id"])): p for p in found if isinstance(p.get("event_id"), str)}
     return [ScoredPayload(f.id, f.score, payloads[f.id]) for f in fused if f.id in payloads]
 
 
@@ -259,7 +260,7 @@ async def timeline(
     page = items[:limit]
     next_cursor = None
     if len(items) > limit and page:
-        next_cursor = _encode_cursor(float(page[-1]["occurred_at_ts"]), str(page[-1]["event_id"]), newest_first)
+        next_cursor = _encode_cursor(float(page[-1]["occurred_at_ts"]), str(page[-1].get("event_id", "")), newest_first)
     events = [d for d in (_readable(p, str(p.get("event_id"))) for p in page) if d is not None]
     return TimelinePage(kind=kind, id=entity_id, order=order, events=events, next_cursor=next_cursor)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,7 +16,9 @@ class KnowledgeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
     store_backend: Literal["edge", "qdrant"] = Field(
-        default="edge", description="`edge`: embedded Qdrant Edge; `qdrant`: a Qdrant server or local mode."
+        default="edge",
+        description="`edge`: embedded Qdrant Edge; `qdrant`: a Qdrant server or local mode (the default when "
+        "QDRANT_URL or QDRANT_LOCAL_PATH is set, as mcp-server-qdrant's configuration does).",
     )
     data_dir: Path = Field(default=Path("data"), description="Where the embedded store keeps its files.")
     qdrant_url: str | None = Field(
@@ -25,6 +27,15 @@ class KnowledgeSettings(BaseSettings):
     qdrant_local_path: Path | None = Field(default=None, description="qdrant-client local mode on disk.")
     qdrant_api_key: str | None = Field(default=None, repr=False)
     qdrant_timeout_s: float = Field(default=10.0, gt=0)
+    qdrant_shard_number: int | None = Field(
+        default=None, ge=1, description="Shards of a collection this service creates on a server; None: Qdrant's."
+    )
+    qdrant_replication_factor: int | None = Field(
+        default=None, ge=1, description="Copies of each shard on a Qdrant cluster (production: 2 or more)."
+    )
+    qdrant_write_consistency_factor: int | None = Field(
+        default=None, ge=1, description="Copies that must acknowledge a write (at most the replication factor)."
+    )
     collection_name: str = Field(default="great-work-knowledge", min_length=1, max_length=255)
     embed_batch_size: int = Field(
         default=8, ge=1, le=1024, description="Texts per model call; small batches are fastest on 2 CPU cores."
@@ -35,6 +46,16 @@ class KnowledgeSettings(BaseSettings):
         default=1, ge=1, description="onnxruntime threads of the session that embeds search queries; None: all cores."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _server_when_named(cls, data: Any) -> Any:
+        """A Qdrant location alone selects the server backend: mcp-server-qdrant's own settings
+        (QDRANT_URL or QDRANT_LOCAL_PATH, no STORE_BACKEND) must not run on an empty embedded store."""
+        named = isinstance(data, dict) and (data.get("qdrant_url") or data.get("qdrant_local_path"))
+        if named and data.get("store_backend") is None:
+            return {**data, "store_backend": "qdrant"}
+        return data
+
     @model_validator(mode="after")
     def _one_qdrant_location(self) -> KnowledgeSettings:
         if self.store_backend == "qdrant":
@@ -42,6 +63,9 @@ class KnowledgeSettings(BaseSettings):
                 raise ValueError("set QDRANT_URL or QDRANT_LOCAL_PATH, not both")
             if not self.qdrant_url and not self.qdrant_local_path:
                 raise ValueError("STORE_BACKEND=qdrant needs QDRANT_URL (or QDRANT_LOCAL_PATH)")
+        factors = (self.qdrant_write_consistency_factor, self.qdrant_replication_factor)
+        if factors[0] is not None and factors[1] is not None and factors[0] > factors[1]:
+            raise ValueError("QDRANT_WRITE_CONSISTENCY_FACTOR cannot exceed QDRANT_REPLICATION_FACTOR")
         return self
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ import structlog
 
 from knowledge.metrics import UNREADABLE_POINTS
 from knowledge.sparse import Sparse
+from knowledge.versioning import version_of
 from schemas.documents import DocumentBase, to_payload
 from schemas.search import SearchFilters
 
@@ -86,10 +88,24 @@ class Between:
 class Either:
     """At least one of `options` holds."""
 
-    options: tuple[MatchAny, ...]
+    options: tuple[Condition, ...]
 
 
-Condition = MatchAny | DateRange | Between | Either
+@dataclass(frozen=True)
+class Every:
+    """All of `conditions` hold."""
+
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """`condition` does not hold."""
+
+    condition: Condition
+
+
+Condition = MatchAny | DateRange | Between | Either | Every | Not
 
 
 def conditions(filters: SearchFilters) -> list[Condition]:
@@ -119,12 +135,36 @@ def holds(condition: Condition, document: DocumentBase) -> bool:
     not read from the store: live subscriptions)."""
     if isinstance(condition, Either):
         return any(holds(option, document) for option in condition.options)
+    if isinstance(condition, Every):
+        return all(holds(c, document) for c in condition.conditions)
+    if isinstance(condition, Not):
+        return not holds(condition.condition, document)
     value = getattr(document, condition.key)
     if isinstance(condition, Between):
         return (condition.gte is None or value >= condition.gte) and (condition.lte is None or value <= condition.lte)
     if isinstance(condition, MatchAny):
         return any(v in condition.members for v in (value if isinstance(value, list) else [value]))
     return (condition.gte is None or value >= condition.gte) and (condition.lt is None or value < condition.lt)
+
+
+def replaceable_by(document: DocumentBase) -> Condition:
+    """Holds for a stored point that `document` may replace: one whose version is not newer than the
+    document's (knowledge/versioning.py: later `occurred_at`, or the same and a later offset of the same
+    partition). The condition of a conditional upsert, so that the version check and the write are one
+    operation in the store, whoever else writes the same event at the same moment."""
+    version = version_of(document)
+    earlier = Between("occurred_at_ts", lte=math.nextafter(version.occurred_at_ts, -math.inf))
+    same_time: Condition = Between("occurred_at_ts", gte=version.occurred_at_ts, lte=version.occurred_at_ts)
+    if version.topic is not None and version.partition is not None and version.offset is not None:
+        later_record = Every(
+            (
+                MatchAny("source.topic", (version.topic,)),
+                MatchAny("source.partition", (version.partition,)),
+                Between("source.offset", gte=version.offset + 1),
+            )
+        )
+        same_time = Every((same_time, Not(later_record)))
+    return Either((earlier, same_time))
 
 
 def time_bound(until_ts: float | None, newest_first: bool) -> list[Condition]:

@@ -31,7 +31,9 @@ from knowledge.store.base import (
     Condition,
     DateRange,
     Either,
+    Every,
     MatchAny,
+    Not,
     ScoredPayload,
     conditions,
     point_data,
@@ -60,6 +62,10 @@ def to_edge_filter(filters: SearchFilters | None, extra: Sequence[Condition] = (
 def _edge_condition(condition: Condition) -> Any:
     if isinstance(condition, Either):
         return edge.Filter(should=[_edge_condition(option) for option in condition.options])
+    if isinstance(condition, Every):
+        return edge.Filter(must=[_edge_condition(c) for c in condition.conditions])
+    if isinstance(condition, Not):
+        return edge.Filter(must_not=[_edge_condition(condition.condition)])
     if isinstance(condition, MatchAny):
         match = (
             edge.MatchValue(condition.values[0])

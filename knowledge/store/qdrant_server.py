@@ -13,10 +13,11 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
+import structlog
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from knowledge.errors import ModelMismatch, StoreRejected, StoreUnavailable
+from knowledge.errors import ForeignCollection, ModelMismatch, StoreRejected, StoreUnavailable
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
@@ -25,16 +26,20 @@ from knowledge.store.base import (
     Condition,
     DateRange,
     Either,
+    Every,
     MatchAny,
+    Not,
     ScoredPayload,
     conditions,
     point_data,
+    replaceable_by,
     time_bound,
 )
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 #: Statuses that mean "later": request timeout, too many requests.
 _RETRIABLE_STATUS = frozenset({408, 429})
 #: BM25 vectors: term frequencies from knowledge/sparse.py; the collection applies IDF.
@@ -57,6 +62,10 @@ def to_qdrant_filter(filters: SearchFilters | None, extra: Sequence[Condition] =
 def _condition(condition: Condition) -> models.Condition:
     if isinstance(condition, Either):
         return models.Filter(should=[_condition(option) for option in condition.options])
+    if isinstance(condition, Every):
+        return models.Filter(must=[_condition(c) for c in condition.conditions])
+    if isinstance(condition, Not):
+        return models.Filter(must_not=[_condition(condition.condition)])
     if isinstance(condition, MatchAny):
         match: models.MatchAny | models.MatchValue = (
             models.MatchValue(value=condition.values[0])
@@ -72,11 +81,15 @@ def _condition(condition: Condition) -> models.Condition:
 class QdrantServerStore:
     """A collection on a Qdrant server, or in qdrant-client's local mode."""
 
-    def __init__(self, client: AsyncQdrantClient, collection: str, timeout_s: float) -> None:
+    def __init__(
+        self, client: AsyncQdrantClient, collection: str, timeout_s: float, cluster: dict[str, int] | None = None
+    ) -> None:
         self._client = client
         self._collection = collection
         self._timeout_s = timeout_s
         self._vector_name = ""
+        #: shard_number, replication_factor, write_consistency_factor of a collection it creates.
+        self._cluster = cluster or {}
 
     @classmethod
     @asynccontextmanager
@@ -92,7 +105,14 @@ class QdrantServerStore:
                 api_key=settings.qdrant_api_key,
                 timeout=int(settings.qdrant_timeout_s),
             )
-        store = cls(client, settings.collection_name, settings.qdrant_timeout_s)
+        cluster = {
+            "shard_number": settings.qdrant_shard_number,
+            "replication_factor": settings.qdrant_replication_factor,
+            "write_consistency_factor": settings.qdrant_write_consistency_factor,
+        }
+        store = cls(
+            client, settings.collection_name, settings.qdrant_timeout_s, {k: v for k, v in cluster.items() if v}
+        )
         try:
             yield store
         finally:
@@ -115,23 +135,13 @@ class QdrantServerStore:
             raise StoreUnavailable(f"Qdrant failed: {exc}") from exc
 
     async def ensure_collection(self, identity: CollectionIdentity) -> None:
+        """Create the collection, or take an existing one of ours: safe to run from any number of
+        processes at once (the API and every consumer start together). What a newer version adds to
+        an existing collection (the BM25 vector, payload indexes) is added; a collection of another
+        model or of another program is refused with the reason."""
         self._vector_name = identity.vector_name
         if not await self._call(self._client.collection_exists(self._collection)):
-            await self._call(
-                self._client.create_collection(
-                    self._collection,
-                    vectors_config={
-                        identity.vector_name: models.VectorParams(size=identity.dim, distance=models.Distance.COSINE)
-                    },
-                    sparse_vectors_config=_SPARSE_CONFIG,
-                    metadata=identity.as_metadata(),
-                )
-            )
-            for field, kind in PAYLOAD_INDEXES.items():
-                await self._call(
-                    self._client.create_payload_index(self._collection, field, field_schema=_INDEX_SCHEMAS[kind])
-                )
-            return
+            await self._create(identity)
         info = await self._call(self._client.get_collection(self._collection))
         vectors = info.config.params.vectors
         params = vectors.get(identity.vector_name) if isinstance(vectors, dict) else None
@@ -140,13 +150,65 @@ class QdrantServerStore:
                 f"collection {self._collection!r} has no {identity.dim}-d vector {identity.vector_name!r}: "
                 "it was made by another model; use another COLLECTION_NAME"
             )
-        if SPARSE_NAME not in (info.config.params.sparse_vectors or {}):
-            await self._call(self._client.update_collection(self._collection, sparse_vectors_config=_SPARSE_CONFIG))
         stored = (info.config.metadata or {}).get("embedding_model")
         if stored is not None and stored != identity.embedding_model:
             raise ModelMismatch(
                 f"collection {self._collection!r} holds vectors of {stored!r}, not {identity.embedding_model!r}"
             )
+        await self._refuse_foreign_points()
+        if SPARSE_NAME not in (info.config.params.sparse_vectors or {}):
+            await self._add_bm25()
+        missing = {f: k for f, k in PAYLOAD_INDEXES.items() if f not in (info.payload_schema or {})}
+        for field, kind in missing.items():  # idempotent: a concurrent starter may make the same index
+            await self._call(
+                self._client.create_payload_index(self._collection, field, field_schema=_INDEX_SCHEMAS[kind], wait=True)
+            )
+        if missing:
+            log.info("payload_indexes_created", collection=self._collection, fields=sorted(missing))
+
+    async def _create(self, identity: CollectionIdentity) -> None:
+        try:
+            await self._call(
+                self._client.create_collection(
+                    self._collection,
+                    vectors_config={
+                        identity.vector_name: models.VectorParams(size=identity.dim, distance=models.Distance.COSINE)
+                    },
+                    sparse_vectors_config=_SPARSE_CONFIG,
+                    metadata=identity.as_metadata(),
+                    shard_number=self._cluster.get("shard_number"),
+                    replication_factor=self._cluster.get("replication_factor"),
+                    write_consistency_factor=self._cluster.get("write_consistency_factor"),
+                )
+            )
+            log.info("collection_created", collection=self._collection, **self._cluster)
+        except (StoreRejected, ValueError):  # another process made it first: 409 on a server, ValueError locally
+            if not await self._call(self._client.collection_exists(self._collection)):
+                raise
+
+    async def _refuse_foreign_points(self) -> None:
+        """Refuse a collection whose points this service did not write (they have no `event_id`)."""
+        records, _ = await self._call(self._client.scroll(self._collection, limit=1, with_payload=True))
+        if records and "event_id" not in (records[0].payload or {}):
+            keys = sorted(records[0].payload or {})[:5]
+            raise ForeignCollection(
+                f"collection {self._collection!r} holds points this service did not write (payload keys {keys}, "
+                "no event_id: mcp-server-qdrant's, say); set COLLECTION_NAME to a collection of this service's, "
+                "or a new one (it is created)"
+            )
+
+    async def _add_bm25(self) -> None:
+        """Give a collection made before keyword search its BM25 vector (Qdrant 1.18+ can add one)."""
+        config = models.SparseVectorNameConfig(sparse=models.SparseVectorConfig(modifier=models.Modifier.IDF))
+        try:
+            await self._call(self._client.create_vector_name(self._collection, SPARSE_NAME, config))
+        except StoreRejected as exc:
+            raise ForeignCollection(
+                f"collection {self._collection!r} has no BM25 vector and this Qdrant server cannot add one ({exc}); "
+                "run `greatwork reindex` to build a new collection with it"
+            ) from exc
+        log.warning("bm25_vector_added", collection=self._collection,
+                    hint="points written before have no BM25 vector: `greatwork reindex` gives them one")  # fmt: skip
 
     async def upsert(
         self,
@@ -155,14 +217,20 @@ class QdrantServerStore:
         sparse: Sequence[Sparse] | None = None,
     ) -> None:
         try:
-            points = []
-            for point in point_data(documents, vectors, sparse):
+            operations: list[models.UpdateOperation] = []
+            for document, point in zip(documents, point_data(documents, vectors, sparse), strict=True):
                 named: dict[str, Any] = {self._vector_name: point.dense}
                 if point.sparse is not None:
                     named[SPARSE_NAME] = models.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
-                points.append(models.PointStruct(id=point.id, vector=named, payload=point.payload))
-            if points:
-                await self._call(self._client.upsert(self._collection, points=points, wait=True))
+                struct = models.PointStruct(id=point.id, vector=named, payload=point.payload)
+                # Each point replaces a stored one only if that is not newer: checked and written in one
+                # operation on the server, so two consumers racing on one event cannot land the older.
+                guard = to_qdrant_filter(None, [replaceable_by(document)])
+                operations.append(
+                    models.UpsertOperation(upsert=models.PointsList(points=[struct], update_filter=guard))
+                )
+            if operations:  # one request for the batch
+                await self._call(self._client.batch_update_points(self._collection, operations, wait=True))
         except (TypeError, ValueError, OverflowError) as exc:  # the client cannot encode a value
             raise StoreRejected(f"Qdrant cannot hold a value of this batch: {str(exc)[:500]}") from exc
 

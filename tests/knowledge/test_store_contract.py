@@ -217,3 +217,42 @@ async def test_the_embedded_engine_refuses_what_it_cannot_hold_as_store_rejected
         with pytest.raises(StoreRejected):
             await edge_store.upsert([project(event)], [[0.1] * embedder.dim])
         assert await edge_store.count() == 0
+
+
+async def test_a_server_write_never_replaces_a_newer_version_even_without_the_pipelines_check(
+    embedder: FastembedEmbedder,
+) -> None:
+    """A zombie consumer whose version check passed before the partition's new owner wrote the newer
+    version: its write reaches the server store last, and must change nothing. Local mode evaluates
+    the same conditional upsert (`update_filter`) a server does; a server itself cannot be had here."""
+    from knowledge.store.qdrant_server import QdrantServerStore
+    from schemas.documents import KafkaSource
+
+    settings = KnowledgeSettings(store_backend="qdrant", qdrant_url=":memory:", collection_name="versions")
+    event = EVENTS[3]
+
+    def at(offset: int, partition: int = 0, note: str = "") -> DocumentBase:
+        document = project(event, KafkaSource(topic="events", partition=partition, offset=offset, timestamp_ms=0))
+        return document.model_copy(update={"content": f"{document.content} {note}".strip()})
+
+    async def write(document: DocumentBase) -> None:
+        await store.upsert([document], await embedder.embed_documents([document.embedding_text]))
+
+    async def stored_offset() -> object:
+        [payload] = await store.retrieve([point_id(event.event_id)])
+        return payload["source"]["offset"], payload["content"]
+
+    async with QdrantServerStore.open(settings) as store:
+        await store.ensure_collection(identity_of(embedder))
+        await write(at(10))
+        await write(at(5, note="older"))  # an older record of the same partition: refused by the store
+        assert await stored_offset() == (10, at(10).content)
+        await write(at(10, note="replayed"))  # the same record again (a replay with a newer projector)
+        assert await stored_offset() == (10, at(10, note="replayed").content)
+        await write(at(12))  # a newer one
+        assert (await stored_offset())[0] == 12
+        earlier = at(99).model_copy(update={"occurred_at_ts": at(99).occurred_at_ts - 1})
+        await write(earlier)  # happened earlier: refused whatever its offset
+        assert (await stored_offset())[0] == 12
+        await write(at(3, partition=1, note="other partition"))  # same time, another partition: not older
+        assert (await stored_offset())[0] == 3
