@@ -46,7 +46,8 @@ def create_app(
     keys = KeyRing.load(security.api_keys, security.api_keys_file)
     current: dict[str, Runtime] = {}
     url = f"http://{settings.service.api_host}:{settings.service.api_port}"
-    agents = build_mcp(lambda: current["runtime"], keys, read_only=security.qdrant_read_only, url=url)
+    agents = build_mcp(lambda: current["runtime"], keys, read_only=security.qdrant_read_only, url=url,
+                       tools=settings.mcp, collection=settings.knowledge.collection_name)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:

@@ -27,7 +27,7 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl, ValidationError
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from knowledge.metrics import AUTH_DECISIONS
@@ -36,6 +36,7 @@ from knowledge.search import related, search, timeline
 from schemas.search import EntityKind, SearchFilters, SearchHit, SearchRequest, StoredDocument
 from service.auth import OPEN, KeyRing, Principal, Scope
 from service.deps import Runtime, refused
+from service.settings import McpSettings
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +49,8 @@ INSTRUCTIONS = (
 
 
 def _entry(document: StoredDocument, score: float | None = None) -> str:
+    """One entry as mcp-server-qdrant writes it. A note's metadata is the agent's own, as it stored it,
+    at the top level; this service's fields join it where the agent did not use the name."""
     metadata: dict[str, Any] = {
         "event_id": document.event_id,
         "category": document.category.value,
@@ -59,8 +62,9 @@ def _entry(document: StoredDocument, score: float | None = None) -> str:
     for key in ("player_ids", "scholar_ids", "expedition_code"):
         if document.document.get(key):
             metadata[key] = document.document[key]
-    if document.document.get("metadata"):
-        metadata["note_metadata"] = document.document["metadata"]
+    own = document.document.get("metadata")
+    if isinstance(own, dict):
+        metadata = {**metadata, **own}
     return f"<entry><content>{document.content}</content><metadata>{json.dumps(metadata)}</metadata></entry>"
 
 
@@ -127,11 +131,25 @@ def _not_allowed(needed: Scope) -> str | None:
 
 
 def build_mcp(
-    runtime: Callable[[], Runtime], keys: KeyRing | None = None, *, read_only: bool = False, url: str = ""
+    runtime: Callable[[], Runtime],
+    keys: KeyRing | None = None,
+    *,
+    read_only: bool = False,
+    url: str = "",
+    tools: McpSettings | None = None,
+    collection: str = "",
 ) -> MCPServer:
     """The MCP server; `runtime` returns the parts built by the app's (or the CLI's) lifespan. With
     `keys` that hold any key, HTTP callers must present one (`url` is this server's own address, named in
-    the SDK's protected-resource metadata)."""
+    the SDK's protected-resource metadata). `tools`: mcp-server-qdrant's tool settings; `collection`:
+    the one collection served (an agent that names another is told so)."""
+    tools = tools or McpSettings()
+
+    def elsewhere(collection_name: str | None) -> str | None:
+        if collection_name and collection and collection_name != collection:
+            return f"This server serves the collection {collection!r} only, not {collection_name!r}"
+        return None
+
     auth: dict[str, Any] = {}
     if keys is not None and keys.enabled:
         resource = AnyHttpUrl(url or "http://127.0.0.1")
@@ -141,8 +159,10 @@ def build_mcp(
         }
     server: MCPServer = MCPServer(name="greatwork-knowledge", instructions=INSTRUCTIONS, **auth)
 
-    async def qdrant_store(information: str, metadata: dict[str, Any] | None = None) -> str:
-        refusal = _not_allowed(Scope.ADMIN if is_rule(metadata) else Scope.WRITE)
+    async def qdrant_store(
+        information: str, metadata: dict[str, Any] | None = None, collection_name: str | None = None
+    ) -> str:
+        refusal = elsewhere(collection_name) or _not_allowed(Scope.ADMIN if is_rule(metadata) else Scope.WRITE)
         if refusal:
             return refusal
         try:
@@ -166,17 +186,12 @@ def build_mcp(
         return f"Forgot {event_id}"
 
     if not read_only:
-        server.tool(name="qdrant-store", description="Keep a piece of information (a note) for later.")(qdrant_store)
+        server.tool(name="qdrant-store", description=tools.tool_store_description)(qdrant_store)
 
-    @server.tool(
-        name="qdrant-find",
-        description="Look up game events and notes by meaning and by exact words (names, codes like FD-004). "
-        "Optional filters narrow the search; times are ISO 8601 with a timezone; mode is hybrid (default), "
-        "semantic or keyword. Returns entries with scores, ids, categories and times.",
-    )
+    @server.tool(name="qdrant-find", description=tools.tool_find_description)
     async def qdrant_find(
         query: str,
-        top_k: int = 10,
+        top_k: int | None = None,
         category: list[str] | None = None,
         action: list[str] | None = None,
         player_id: str | None = None,
@@ -185,15 +200,23 @@ def build_mcp(
         occurred_after: str | None = None,
         occurred_before: str | None = None,
         mode: str = "hybrid",
-    ) -> list[str]:
+        collection_name: str | None = None,
+    ) -> list[str] | None:
+        refusal = elsewhere(collection_name)
+        if refusal:
+            return [refusal]
         try:
             filters = _filters(
                 category, action, player_id, scholar_id, expedition_code, occurred_after, occurred_before
             )
-            request = SearchRequest.model_validate({"query": query, "top_k": top_k, "filters": filters, "mode": mode})
+            request = SearchRequest.model_validate(
+                {"query": query, "top_k": top_k or tools.qdrant_search_limit, "filters": filters, "mode": mode}
+            )
         except ValidationError as exc:
             return [f"Invalid arguments: {_problem(exc)}"]
         response = await search(runtime().embedder, runtime().store, request)
+        if not response.hits:  # as mcp-server-qdrant answers: nothing
+            return None
         return _hits_text(f"Results for the query '{query}'", response.hits)
 
     @server.tool(name="related", description="Events and notes most like the one with this event id.")
@@ -235,24 +258,36 @@ def build_mcp(
 
 
 def http_routes(server: MCPServer, allowed_hosts: list[str]) -> list[BaseRoute]:
-    """The streamable-HTTP route at `/mcp`, to add to the API (its session manager runs in the lifespan).
-    `allowed_hosts` guards against DNS rebinding; `["*"]` turns the check off (behind a proxy)."""
+    """The MCP transports mcp-server-qdrant offers over HTTP, to add to the API: streamable HTTP at
+    `/mcp` (its session manager runs in the lifespan) and SSE at `/sse` (messages posted to
+    `/messages/`), which Cursor and Windsurf set-ups use. `allowed_hosts` guards against DNS
+    rebinding; `["*"]` turns the check off (behind a proxy)."""
     check = allowed_hosts != ["*"]
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=check,
         allowed_hosts=allowed_hosts if check else [],
         allowed_origins=[f"http://{h}" for h in allowed_hosts] if check else [],
     )
-    app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security)
-    routes = list(app.routes)
-    # The SDK's app-level middleware (bearer authentication, when keys are configured) must wrap its
-    # routes here, since only the routes join the API.
-    for route in routes:
-        if isinstance(route, Route):
-            wrapped: ASGIApp = route.app
-            for middleware in reversed(app.user_middleware):
-                wrapped = middleware.cls(wrapped, *middleware.args, **middleware.kwargs)
-            route.app = wrapped
+    apps = [
+        server.streamable_http_app(streamable_http_path="/mcp", transport_security=security),
+        server.sse_app(sse_path="/sse", message_path="/messages/", transport_security=security),
+    ]
+    routes: list[BaseRoute] = []
+    seen: set[str] = set()  # both apps add the protected-resource metadata route
+    for app in apps:
+        for route in app.routes:
+            path = getattr(route, "path", "")
+            if path in seen:
+                continue
+            seen.add(path)
+            # The SDK's app-level middleware (bearer authentication, when keys are configured) must
+            # wrap its routes here, since only the routes join the API.
+            if isinstance(route, Route | Mount):
+                wrapped: ASGIApp = route.app
+                for middleware in reversed(app.user_middleware):
+                    wrapped = middleware.cls(wrapped, *middleware.args, **middleware.kwargs)
+                route.app = wrapped
+            routes.append(route)
     return routes
 
 
@@ -267,10 +302,35 @@ async def serve_stdio() -> None:
     from service.settings import SecuritySettings
 
     read_only = SecuritySettings().qdrant_read_only
-    async with open_knowledge(KnowledgeSettings()) as (embedder, store):
+    tools = McpSettings()
+    knowledge = KnowledgeSettings()
+    async with open_knowledge(knowledge) as (embedder, store):
         parts = Runtime(embedder=embedder, store=store)
-        await build_mcp(lambda: parts, read_only=read_only).run_stdio_async()
+        server = build_mcp(lambda: parts, read_only=read_only, tools=tools, collection=knowledge.collection_name)
+        await server.run_stdio_async()
+
+
+def main() -> int:
+    """`python -m service.mcp`: the stdio server, or (exit 2) why it cannot start, in words. The embedded
+    store belongs to one process: while the API holds it, an agent uses the API's own MCP endpoints."""
+    import sys
+
+    from knowledge.errors import ConfigurationError
+
+    try:
+        asyncio.run(serve_stdio())
+    except ValidationError as exc:
+        print(f"python -m service.mcp: bad configuration: {_problem(exc)}", file=sys.stderr)
+        return 2
+    except ConfigurationError as exc:
+        held = "WouldBlock" in str(exc) or "lock" in str(exc).lower()
+        hint = (" Another process holds the embedded store (the API, most likely): point the agent at the API's "
+                "MCP endpoint instead, http://<api>/mcp (streamable HTTP) or http://<api>/sse (SSE), or run "
+                "both on a Qdrant server (QDRANT_URL).") if held else ""  # fmt: skip
+        print(f"python -m service.mcp: {exc}.{hint}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(serve_stdio())
+    raise SystemExit(main())

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings
+from knowledge.model_files import MODEL_ID
 from knowledge.settings import KnowledgeSettings
 
 
@@ -63,12 +64,53 @@ class SecuritySettings(BaseSettings):
         return [f"{scheme}://{host}" for host in self.hosts for scheme in ("http", "https")]
 
 
+class McpSettings(BaseSettings):
+    """mcp-server-qdrant's own settings for its tools, read under the same names, so its configuration
+    block works unchanged (docs/ai/qdrant_usage_guide.md: every one of its settings and what we do)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    tool_store_description: str = Field(
+        default="Keep a piece of information (a note) for later, when you are asked to remember something.",
+        min_length=1,
+        max_length=4000,
+        description="The `qdrant-store` tool's description, as the agent reads it.",
+    )
+    tool_find_description: str = Field(
+        default="Look up game events and notes by meaning and by exact words (names, codes like FD-004). "
+        "Optional filters narrow the search; times are ISO 8601 with a timezone; mode is hybrid (default), "
+        "semantic or keyword. Returns entries with scores, ids, categories and times.",
+        min_length=1,
+        max_length=4000,
+        description="The `qdrant-find` tool's description.",
+    )
+    qdrant_search_limit: int = Field(
+        default=10, ge=1, le=100, description="Entries `qdrant-find` returns when the agent does not say (`top_k`)."
+    )
+    embedding_provider: str = Field(default="fastembed", description="Only `fastembed` (refused otherwise).")
+    embedding_model: str = Field(
+        default=MODEL_ID, description=f"Only `{MODEL_ID}`, the model this service embeds with (refused otherwise)."
+    )
+
+    @model_validator(mode="after")
+    def _our_model_only(self) -> McpSettings:
+        if self.embedding_provider.lower() != "fastembed":
+            raise ValueError(f"EMBEDDING_PROVIDER={self.embedding_provider!r}: this service embeds with fastembed only")
+        if self.embedding_model.lower() != MODEL_ID.lower():
+            raise ValueError(
+                f"EMBEDDING_MODEL={self.embedding_model!r}: this service embeds with {MODEL_ID} only (its collection "
+                "refuses vectors of another model); leave EMBEDDING_MODEL unset or set it to that"
+            )
+        return self
+
+
 @dataclass(frozen=True)
 class AppSettings:
     """Everything `create_app` needs; read from the environment once, in `__main__`."""
 
     service: ServiceSettings = field(default_factory=ServiceSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    mcp: McpSettings = field(default_factory=McpSettings)
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
     logs: LogSettings = field(default_factory=LogSettings)

@@ -13,11 +13,11 @@ from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings
 from knowledge.settings import KnowledgeSettings
 from knowledge.tracing import TracingSettings
-from service.settings import SecuritySettings, ServiceSettings
+from service.settings import McpSettings, SecuritySettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = (KnowledgeSettings, ConsumerSettings, ServiceSettings, SecuritySettings, BridgeSettings, LogSettings,
-            TracingSettings)  # fmt: skip
+SETTINGS = (KnowledgeSettings, ConsumerSettings, ServiceSettings, SecuritySettings, McpSettings, BridgeSettings,
+            LogSettings, TracingSettings)  # fmt: skip
 VARIABLES = {name.upper() for cls in SETTINGS for name in cls.model_fields}
 
 

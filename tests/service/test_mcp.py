@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -72,7 +73,9 @@ async def test_the_mcp_server_qdrant_tools_work_unchanged_over_http(api_url: str
     async with Client(api_url + "/mcp") as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert {"qdrant-store", "qdrant-find", "related", "timeline", "forget"} <= set(tools)
-        assert set(tools["qdrant-store"].input_schema["properties"]) == {"information", "metadata"}
+        # mcp-server-qdrant's arguments (`collection_name` is the one it shows without COLLECTION_NAME)
+        assert set(tools["qdrant-store"].input_schema["properties"]) == {"information", "metadata", "collection_name"}
+        assert tools["qdrant-store"].input_schema["required"] == ["information"]
         assert tools["qdrant-find"].input_schema["required"] == ["query"]
 
         stored = text_of(await client.call_tool("qdrant-store", {"information": "p.ada overstakes on think tanks.",
@@ -120,3 +123,77 @@ async def test_the_stdio_server_answers_an_agent(tmp_path: Path) -> None:
         found = entries(text_of(await client.call_tool("qdrant-find", {"query": "when are symposium votes due?"})))
     assert found and found[0]["category"] == "mechanics"
     assert "day 5" in found[0]["content"]
+
+
+#: mcp-server-qdrant's configuration block, as its README writes it (local mode on disk), unchanged.
+def mcp_server_qdrant_env(tmp_path: Path) -> dict[str, str]:
+    return {"QDRANT_LOCAL_PATH": str(tmp_path / "qdrant"), "COLLECTION_NAME": "agent-memory",
+            "EMBEDDING_MODEL": "sentence-transformers/all-MiniLM-L6-v2", "QDRANT_SEARCH_LIMIT": "2",
+            "TOOL_STORE_DESCRIPTION": "Remember what the user says about the game.",
+            "TOOL_FIND_DESCRIPTION": "Recall what the user said about the game."}  # fmt: skip
+
+
+def stdio(env: dict[str, str], tmp_path: Path) -> StdioServerParameters:
+    clean = {k: v for k, v in os.environ.items() if k not in {"STORE_BACKEND", "QDRANT_URL"}}
+    full = {**clean, "DATA_DIR": str(tmp_path / "data"), **env}
+    return StdioServerParameters(command=sys.executable, args=["-m", "service.mcp"], env=full, cwd=str(ROOT))
+
+
+async def test_mcp_server_qdrants_configuration_block_works_unchanged_over_stdio(tmp_path: Path) -> None:
+    """No STORE_BACKEND: its QDRANT_LOCAL_PATH alone must select the store it names (not an empty embedded
+    one); its descriptions, search limit, answer shape and empty answer are its own."""
+    async with Client(stdio(mcp_server_qdrant_env(tmp_path), tmp_path)) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert tools["qdrant-store"].description == "Remember what the user says about the game."
+        assert tools["qdrant-find"].description == "Recall what the user said about the game."
+        for n, text in enumerate(["Ada prefers think tanks.", "Ada distrusts field expeditions.", "Ada likes tea."]):
+            await client.call_tool("qdrant-store", {"information": text, "metadata": {"source": "chat", "n": n}})
+        found = entries(
+            text_of(await client.call_tool("qdrant-find", {"query": "what does Ada think of expeditions?"}))
+        )
+        assert len(found) == 2, "QDRANT_SEARCH_LIMIT"
+        assert found[0]["source"] == "chat" and isinstance(found[0]["n"], int), "the agent's metadata, at the top"
+        assert "note_metadata" not in found[0]
+        nothing = await client.call_tool("qdrant-find", {"query": "tea", "category": ["expedition"]})
+        assert text_of(nothing) == [], "nothing found is no entries, as mcp-server-qdrant answers"
+        other = text_of(await client.call_tool("qdrant-find", {"query": "tea", "collection_name": "elsewhere"}))
+        assert "agent-memory" in other[0] and "elsewhere" in other[0]
+    assert (tmp_path / "qdrant").is_dir(), "the notes went to QDRANT_LOCAL_PATH"
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [({"EMBEDDING_MODEL": "BAAI/bge-small-en-v1.5"}, "EMBEDDING_MODEL='BAAI/bge-small-en-v1.5'"),
+     ({"EMBEDDING_PROVIDER": "openai"}, "fastembed only")],
+)  # fmt: skip
+def test_another_embedding_model_is_refused_with_the_reason(tmp_path: Path, env: dict[str, str], reason: str) -> None:
+    params = stdio({**mcp_server_qdrant_env(tmp_path), **env}, tmp_path)
+    done = subprocess.run([params.command, *params.args], env=params.env, cwd=params.cwd, capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert reason in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_while_the_api_holds_the_embedded_store_stdio_says_to_use_the_apis_endpoints(tmp_path: Path) -> None:
+    from knowledge.runtime import PACKAGED_MODEL_IDENTITY
+    from knowledge.store.qdrant_edge import QdrantEdgeStore
+
+    async with QdrantEdgeStore.open(KnowledgeSettings(data_dir=tmp_path / "data")) as held:
+        await held.ensure_collection(PACKAGED_MODEL_IDENTITY)
+        params = stdio({}, tmp_path)
+        done = await asyncio.to_thread(
+            subprocess.run, [params.command, *params.args], env=params.env, cwd=params.cwd, capture_output=True,
+            text=True, timeout=60, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "/mcp" in done.stderr and "/sse" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_the_sse_transport_answers_as_mcp_server_qdrants_does(api_url: str) -> None:
+    from mcp.client.sse import sse_client
+
+    async with Client(sse_client(api_url + "/sse")) as client:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        assert {"qdrant-store", "qdrant-find"} <= tools
+        found = entries(text_of(await client.call_tool("qdrant-find", {"query": "expedition", "top_k": 3})))
+        assert len(found) == 3 and all(e["event_id"] for e in found)
