@@ -4,6 +4,11 @@ group and store.
 Kafka: `KAFKA_BOOTSTRAP_SERVERS` if set (scripts/test.sh starts the repo's broker and sets it);
 else testcontainers' Kafka when `TESTS_KAFKA=testcontainers` (machines with Docker); else this
 fixture starts the repo's broker itself (scripts/kafka.sh).
+
+Qdrant: the server store's tests run on qdrant-client's local mode (the server code path; no Qdrant
+server binary can be had here); with `TESTS_QDRANT=testcontainers` (machines with Docker) on a real
+`qdrant/qdrant` in a container instead, and then the consumer and API tests, which use the embedded
+store by default, run on that server too.
 """
 
 from __future__ import annotations
@@ -80,13 +85,38 @@ def embedder(model_dir: Path) -> Iterator[FastembedEmbedder]:
     model.close()
 
 
+#: The Qdrant server image of `TESTS_QDRANT=testcontainers` (the compose file's).
+QDRANT_IMAGE = "qdrant/qdrant:v1.20.0"
+
+
+def on_qdrant_server() -> bool:
+    return os.environ.get("TESTS_QDRANT") == "testcontainers"
+
+
+@pytest.fixture(scope="session")
+def qdrant_url() -> Iterator[str]:
+    """Where the server store meets Qdrant: `:memory:` (local mode), or a real server in a container."""
+    if not on_qdrant_server():
+        yield ":memory:"
+        return
+    from testcontainers.community.qdrant import QdrantContainer
+
+    with QdrantContainer(QDRANT_IMAGE) as container:
+        yield f"http://{container.rest_host_address}"
+
+
 @pytest.fixture
-def knowledge_settings(tmp_path: Path) -> KnowledgeSettings:
-    """Embedded store in a fresh directory, a fresh collection name."""
-    return KnowledgeSettings(data_dir=tmp_path / "data", collection_name=f"test-{uuid.uuid4().hex[:8]}")
+def knowledge_settings(tmp_path: Path, request: pytest.FixtureRequest) -> KnowledgeSettings:
+    """A fresh collection name; the embedded store in a fresh directory (or, with
+    `TESTS_QDRANT=testcontainers`, the Qdrant server)."""
+    settings = KnowledgeSettings(data_dir=tmp_path / "data", collection_name=f"test-{uuid.uuid4().hex[:8]}")
+    if on_qdrant_server():
+        url = request.getfixturevalue("qdrant_url")
+        settings = settings.model_copy(update={"store_backend": "qdrant", "qdrant_url": url})
+    return settings
 
 
-@pytest.fixture(params=["edge", "qdrant-local"])
+@pytest.fixture(params=["edge", "qdrant-server"])
 async def store(
     request: pytest.FixtureRequest, knowledge_settings: KnowledgeSettings, embedder: FastembedEmbedder
 ) -> AsyncIterator[KnowledgeStore]:
@@ -96,7 +126,8 @@ async def store(
             await edge_store.ensure_collection(identity_of(embedder))
             yield edge_store
     else:
-        settings = knowledge_settings.model_copy(update={"store_backend": "qdrant", "qdrant_url": ":memory:"})
+        url = request.getfixturevalue("qdrant_url")
+        settings = knowledge_settings.model_copy(update={"store_backend": "qdrant", "qdrant_url": url})
         async with QdrantServerStore.open(settings) as server_store:
             await server_store.ensure_collection(identity_of(embedder))
             yield server_store
