@@ -1,8 +1,14 @@
-"""Text -> vectors. fastembed (ONNX, CPU) runs in one worker thread, never on the event loop.
+"""Text -> vectors. fastembed (ONNX, CPU) runs in worker threads, never on the event loop.
 
-Batches are deduplicated (a season repeats many texts), texts seen recently come from a bounded
-cache, and the rest are sorted by length before they are cut into model batches, so short texts are
-not padded to the length of long ones.
+Documents: batches are deduplicated (a season repeats many texts), texts seen recently come from a
+bounded cache, and the rest are sorted by length before they are cut into model batches, so short
+texts are not padded to the length of long ones.
+
+Queries: a thread and a session of their own, so a search never waits behind an ingest batch. Queries
+that arrive together are embedded together, at most `EMBED_QUERY_BATCH` per model call, oldest first;
+at most `EMBED_QUERY_QUEUE` wait, and none longer than `EMBED_QUERY_DEADLINE_S`: beyond that a search
+is refused at once (Overloaded: 503 with Retry-After), so memory stays bounded whatever the
+concurrency, and a query either gets its answer in time or is told to come back.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from knowledge.errors import Overloaded
+from knowledge.metrics import QUERIES_REFUSED, QUERIES_WAITING
 from knowledge.model_files import DIM, MODEL_ID, MODEL_VARIANT, VECTOR_NAME, assemble
 from knowledge.settings import KnowledgeSettings
 
@@ -66,7 +74,18 @@ class FastembedEmbedder:
 
     model_variant = MODEL_VARIANT
 
-    def __init__(self, model: Any, batch_size: int, cache_size: int = 20_000, query_model: Any = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        batch_size: int,
+        cache_size: int = 20_000,
+        query_model: Any = None,
+        *,
+        query_batch: int = 8,
+        query_queue: int = 64,
+        query_deadline_s: float = 3.0,
+        query_cache_size: int = 2048,
+    ) -> None:
         self._model = model
         self._query_model = query_model if query_model is not None else model
         self._batch_size = batch_size
@@ -79,6 +98,11 @@ class FastembedEmbedder:
         self._query_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-query")
         self._query_waiting: list[tuple[str, asyncio.Future[Vector]]] = []
         self._query_turn: asyncio.Lock | None = None
+        self._query_batch = query_batch
+        self._query_queue = query_queue
+        self._query_deadline_s = query_deadline_s
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()  # touched only on the event loop
+        self._query_cache_size = query_cache_size
 
     @classmethod
     def load(cls, settings: KnowledgeSettings, *, query_session: bool = True) -> FastembedEmbedder:
@@ -101,6 +125,10 @@ class FastembedEmbedder:
             settings.embed_batch_size,
             settings.embed_cache_size,
             query_model=session(settings.embed_query_threads) if query_session else None,
+            query_batch=settings.embed_query_batch,
+            query_queue=settings.embed_query_queue,
+            query_deadline_s=settings.embed_query_deadline_s,
+            query_cache_size=settings.embed_query_cache_size,
         )
 
     @property
@@ -133,30 +161,64 @@ class FastembedEmbedder:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.embed_sync, list(texts))
 
     async def embed_query(self, text: str) -> Vector:
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            self._query_cache.move_to_end(text)
+            known: Vector = cached.tolist()
+            return known
+        if len(self._query_waiting) >= self._query_queue:
+            QUERIES_REFUSED.labels("queue_full").inc()
+            raise Overloaded(f"{len(self._query_waiting)} search queries are waiting to be embedded; retry shortly")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Vector] = loop.create_future()
-        self._query_waiting.append((text, future))
+        entry = (text, future)
+        self._query_waiting.append(entry)
+        QUERIES_WAITING.set(len(self._query_waiting))
         if self._query_turn is None:
             self._query_turn = asyncio.Lock()
-        async with self._query_turn:
-            if not future.done():  # nobody took it along yet: embed everything waiting, in one call
-                batch, self._query_waiting = self._query_waiting, []
-                try:
-                    vectors = await loop.run_in_executor(
-                        self._query_executor, self._embed_uncached, [t for t, _ in batch]
-                    )
-                except BaseException as exc:
-                    others = [(t, waiting) for t, waiting in batch if waiting is not future and not waiting.done()]
-                    if isinstance(exc, Exception):
-                        for _, waiting in others:
-                            waiting.set_exception(exc)
-                    else:  # this caller was cancelled: the others' texts go back, for whoever takes the next turn
-                        self._query_waiting[:0] = others
-                    raise
-                for (_, waiting), vector in zip(batch, vectors, strict=True):
-                    if not waiting.done():
-                        waiting.set_result(vector)
-        return await future
+        try:
+            async with asyncio.timeout(self._query_deadline_s):
+                async with self._query_turn:  # one model call at a time; whoever holds the turn embeds
+                    while not future.done():  # the oldest waiting, a batch at a time, until its own is done
+                        await self._embed_next_batch(loop)
+        except TimeoutError:
+            if entry in self._query_waiting:
+                self._query_waiting.remove(entry)
+            QUERIES_WAITING.set(len(self._query_waiting))
+            QUERIES_REFUSED.labels("deadline").inc()
+            raise Overloaded(f"the query was not embedded within {self._query_deadline_s} s; retry shortly") from None
+        vector = await future
+        self._remember_query(text, vector)
+        return vector
+
+    async def _embed_next_batch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Embed the oldest waiting queries (at most a batch), and hand each its vector."""
+        batch, self._query_waiting = self._query_waiting[: self._query_batch], self._query_waiting[self._query_batch :]
+        QUERIES_WAITING.set(len(self._query_waiting))
+        texts = list(dict.fromkeys(t for t, _ in batch))
+        try:
+            found = await loop.run_in_executor(self._query_executor, self._embed_uncached, texts)
+        except BaseException as exc:
+            left = [(t, waiting) for t, waiting in batch if not waiting.done()]
+            if isinstance(exc, Exception):
+                for _, waiting in left:
+                    waiting.set_exception(exc)
+            else:  # whoever was embedding was cancelled (or ran out of time): the rest wait for the next turn
+                self._query_waiting[:0] = left
+                QUERIES_WAITING.set(len(self._query_waiting))
+            raise
+        vectors = dict(zip(texts, found, strict=True))
+        for text, waiting in batch:
+            if not waiting.done():
+                waiting.set_result(vectors[text])
+
+    def _remember_query(self, text: str, vector: Vector) -> None:
+        if self._query_cache_size <= 0:
+            return
+        self._query_cache[text] = np.asarray(vector, dtype=np.float32)
+        self._query_cache.move_to_end(text)
+        while len(self._query_cache) > self._query_cache_size:
+            self._query_cache.popitem(last=False)
 
     def _embed_uncached(self, texts: list[str]) -> list[Vector]:
         """Queries bypass the document cache (it belongs to the ingest thread)."""

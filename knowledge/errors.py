@@ -26,6 +26,11 @@ class StoreUnavailable(TransientError):
     """The store did not answer in time, or answered with a server-side failure."""
 
 
+class Overloaded(TransientError):
+    """More work is waiting than can be done in time (the query embedder's queue is full, or a query
+    waited past its deadline): the caller is told to come back (503 with Retry-After), nothing piles up."""
+
+
 class StoreRejected(KnowledgeError):
     """The store refused a write for a reason that will not go away by retrying it."""
 

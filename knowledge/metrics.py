@@ -38,6 +38,10 @@ SEARCH_SECONDS = Histogram(
     "search_seconds", "Search latency, query embedding included.", ["endpoint", "mode"], buckets=_LATENCY_BUCKETS
 )
 CIRCUIT_BREAKER_OPEN = Gauge("circuit_breaker_open", "1 while the store circuit breaker is open, else 0.")
+QUERIES_WAITING = Gauge("queries_waiting", "Search queries waiting to be embedded (bounded by EMBED_QUERY_QUEUE).")
+QUERIES_REFUSED = Counter(
+    "queries_refused_total", "Search queries refused with 503: the queue was full or the deadline passed.", ["why"]
+)
 LIVE_SUBSCRIPTIONS = Gauge("live_subscriptions", "Open live subscriptions (WebSocket and SSE).")
 UNREADABLE_POINTS = Counter(
     "unreadable_points_total", "Stored points left out of an answer because their payload cannot be decoded."

@@ -42,6 +42,16 @@ class KnowledgeSettings(BaseSettings):
     )
     embed_cache_size: int = Field(default=20_000, ge=0, description="Texts whose vectors are kept for reuse.")
     embed_threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; None: all cores.")
+    embed_query_batch: int = Field(
+        default=8, ge=1, le=256, description="Most search queries embedded in one model call (bounds its memory)."
+    )
+    embed_query_queue: int = Field(
+        default=64, ge=1, description="Most queries waiting to be embedded; beyond it a search answers 503 at once."
+    )
+    embed_query_deadline_s: float = Field(
+        default=3.0, gt=0, description="A query not embedded within this answers 503 (Retry-After), not later."
+    )
+    embed_query_cache_size: int = Field(default=2048, ge=0, description="Query texts whose vectors are kept.")
     embed_query_threads: int | None = Field(
         default=1, ge=1, description="onnxruntime threads of the session that embeds search queries; None: all cores."
     )

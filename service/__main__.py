@@ -50,9 +50,16 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
         super().__init__(config)
         self._app = app
+        self._ending = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        request_shutdown(self._app)
+        if self.should_exit or self._ending:  # a second signal: uvicorn's own (SIGINT forces the exit)
+            self._stop(sig, frame)
+        else:  # the live streams end first, then uvicorn stops (and closes what is left)
+            self._ending = True
+            request_shutdown(self._app, then=lambda: self._stop(sig, frame))
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         # uvicorn re-raises a captured signal once it has shut down, so the process dies of it (exit
         # -15). A shutdown that went as planned exits 0 here; a failed one exits 1 (below).

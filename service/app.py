@@ -8,6 +8,7 @@ On shutdown the consumer stops fetching, finishes and commits its batch, then ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -34,6 +35,9 @@ from service.routers.page import install_page
 from service.settings import AppSettings
 
 log = structlog.get_logger(__name__)
+
+#: How long shutdown waits for live streams to send their goodbye before the server closes them.
+STREAMS_GOODBYE_S = 2.0
 
 
 def create_app(
@@ -66,7 +70,16 @@ def create_app(
                 stop.set()
                 runtime.hub.close()
 
-            app.state.begin_shutdown = lambda: loop.call_soon_threadsafe(begin_shutdown)
+            async def end_streams_then(then: Callable[[], None]) -> None:
+                """Every live stream says goodbye itself (WebSocket close 1001, SSE `event: end`) before
+                the server closes the connections it still holds (with 1012, or by cutting them)."""
+                begin_shutdown()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(STREAMS_GOODBYE_S):
+                        await runtime.hub.ended()
+                then()
+
+            app.state.begin_shutdown = lambda then: asyncio.run_coroutine_threadsafe(end_streams_then(then), loop)
             relaying: asyncio.Task[None] | None = None
             async with asyncio.TaskGroup() as tasks:
                 if settings.service.run_consumer:
@@ -111,10 +124,13 @@ def create_app(
     return app
 
 
-def request_shutdown(app: FastAPI) -> None:
+def request_shutdown(app: FastAPI, then: Callable[[], None] = lambda: None) -> None:
     """Begin shutting down at once (safe from a signal handler): the consumer stops fetching and
-    finishes its batch, and every live stream is ended, so the server's own shutdown does not wait
-    on them. The lifespan's exit completes it."""
-    begin: Callable[[], Any] | None = getattr(app.state, "begin_shutdown", None)
+    finishes its batch, every live stream is ended, and once they all said goodbye (at most
+    STREAMS_GOODBYE_S) `then` runs (the server's own shutdown, which then waits on none of them).
+    The lifespan's exit completes it."""
+    begin: Callable[[Callable[[], None]], Any] | None = getattr(app.state, "begin_shutdown", None)
     if begin is not None:
-        begin()
+        begin(then)
+    else:  # not started (or already stopped): nothing to end first
+        then()

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from knowledge.errors import StoreUnavailable
+from knowledge.errors import Overloaded, StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -88,6 +88,14 @@ async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _overloaded(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        status_code=503,
+        content=error_body("overloaded", [{"field": "", "reason": str(exc)}]),
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("request_failed", error_type=type(exc).__name__)
     return JSONResponse(
@@ -100,4 +108,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(Overloaded, _overloaded)
     app.add_exception_handler(Exception, _unexpected)

@@ -111,6 +111,8 @@ class Hub:
 
     def __init__(self, max_total: int = 1000, max_per_owner: int = 100) -> None:
         self._subscriptions: dict[int, Subscription] = {}
+        self._none_left = asyncio.Event()
+        self._none_left.set()
         self._ids = itertools.count(1)
         self.closed = False
         self._max_total = max_total
@@ -134,12 +136,19 @@ class Hub:
         vector_array = np.asarray(vector, dtype=np.float32)
         subscription = Subscription(next(self._ids), query, vector_array, filters, min_score, owner=owner)
         self._subscriptions[subscription.id] = subscription
+        self._none_left.clear()
         LIVE_SUBSCRIPTIONS.set(len(self._subscriptions))
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.pop(subscription.id, None)
+        if not self._subscriptions:
+            self._none_left.set()
         LIVE_SUBSCRIPTIONS.set(len(self._subscriptions))
+
+    async def ended(self) -> None:
+        """Return once no subscription is open (after `close`: once every stream said goodbye)."""
+        await self._none_left.wait()
 
     def publish(self, documents: Sequence[DocumentBase], vectors: Sequence[Sequence[float]]) -> int:
         """Offer newly indexed documents to every subscription; returns the number of matches queued."""

@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSock
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from knowledge.errors import StoreUnavailable
+from knowledge.errors import Overloaded, StoreUnavailable
 from knowledge.search import with_threads
 from schemas.search import QueryText, SearchFilters, StreamQuery
 from service.auth import Scope
@@ -33,6 +33,12 @@ KEEPALIVE_S = 15.0
 CLOSE_BAD_QUERY = 1008
 CLOSE_GOING_AWAY = 1001
 CLOSE_TRY_AGAIN_LATER = 1013
+#: Why a subscription could not start now, as the error message says it (then close 1013).
+_REFUSALS: tuple[tuple[type[Exception], str], ...] = (
+    (TooManySubscriptions, "too_many_requests"),
+    (StoreUnavailable, "store_unavailable"),
+    (Overloaded, "overloaded"),
+)
 
 
 class StandingQuery(BaseModel):
@@ -87,8 +93,8 @@ async def subscribe(websocket: WebSocket) -> None:
         except HubClosed:
             await websocket.close(code=CLOSE_GOING_AWAY)
             return
-        except (TooManySubscriptions, StoreUnavailable) as exc:  # the store: a player's threads are read
-            error = "too_many_requests" if isinstance(exc, TooManySubscriptions) else "store_unavailable"
+        except (TooManySubscriptions, StoreUnavailable, Overloaded) as exc:  # the store: a player's threads
+            error = next(kind for cls, kind in _REFUSALS if isinstance(exc, cls))
             await websocket.send_json({"type": "error", "error": error, "errors": [{"field": "", "reason": str(exc)}]})
             await websocket.close(code=CLOSE_TRY_AGAIN_LATER)
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from knowledge.embedder import FastembedEmbedder
@@ -80,3 +82,81 @@ async def test_a_query_cancelled_while_it_embeds_for_others_does_not_strand_them
         got = await follower
     assert leader.cancelled()
     assert np.allclose(got, await embedder.embed_query("a stone calendar"), atol=1e-4)
+
+
+class Recording:
+    """The real query session, noting how many texts each model call gets (the model itself runs)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.calls: list[int] = []
+
+    def embed(self, texts: list[str], batch_size: int) -> Any:
+        self.calls.append(len(texts))
+        return self.session.embed(texts, batch_size=batch_size)
+
+
+def bounded(embedder: FastembedEmbedder, **limits: Any) -> tuple[FastembedEmbedder, Recording]:
+    recording = Recording(embedder._query_model)
+    return FastembedEmbedder(embedder._model, 8, query_model=recording, **limits), recording
+
+
+def long(n: int) -> str:
+    """A query as long as the model reads (256 tokens), distinct for each `n`."""
+    return f"The expedition to the sunken archive of Y{n} returned with charts, rumours and a broken astrolabe. " * 12
+
+
+async def test_queries_beyond_the_queue_are_refused_at_once_and_model_calls_stay_small(
+    embedder: FastembedEmbedder,
+) -> None:
+    import asyncio
+
+    from knowledge.errors import Overloaded
+
+    small, recording = bounded(embedder, query_batch=4, query_queue=10, query_deadline_s=60, query_cache_size=0)
+    try:
+        texts = [long(n) for n in range(30)]
+        results = await asyncio.gather(*(small.embed_query(t) for t in texts), return_exceptions=True)
+        refused = [r for r in results if isinstance(r, Overloaded)]
+        answered = [(t, r) for t, r in zip(texts, results, strict=True) if not isinstance(r, BaseException)]
+        # the first is being embedded when the others arrive; 10 more wait; the rest are told at once
+        assert len(answered) == 1 + 10 and len(refused) == 19
+        assert "waiting" in str(refused[0])
+        assert max(recording.calls) <= 4, recording.calls
+        for text, vector in answered:  # each got its own vector, the same as embedded alone
+            assert np.allclose(vector, (await embedder.embed_documents([text]))[0], atol=1e-4)
+        assert not small._query_waiting
+    finally:
+        small.close()
+
+
+async def test_a_query_that_cannot_be_embedded_in_time_is_refused_and_leaves_nothing_behind(
+    embedder: FastembedEmbedder,
+) -> None:
+    import asyncio
+
+    from knowledge.errors import Overloaded
+
+    small, _ = bounded(embedder, query_batch=1, query_queue=100, query_deadline_s=0.05, query_cache_size=0)
+    try:
+        results = await asyncio.gather(*(small.embed_query(long(n)) for n in range(40)), return_exceptions=True)
+        late = [r for r in results if isinstance(r, Overloaded)]
+        assert late and all("within 0.05 s" in str(r) for r in late)
+        assert all(isinstance(r, list | Overloaded) for r in results), results
+        assert not small._query_waiting, "the refused ones left the queue"
+        assert len(await small.embed_query("a short one, afterwards")) == 384
+    finally:
+        small.close()
+
+
+async def test_a_repeated_query_comes_from_the_bounded_cache(embedder: FastembedEmbedder) -> None:
+    small, recording = bounded(embedder, query_cache_size=2)
+    try:
+        first = await small.embed_query("who found the lunar calendar?")
+        assert await small.embed_query("who found the lunar calendar?") == first
+        assert recording.calls == [1]
+        for text in ("one", "two", "three"):
+            await small.embed_query(text)
+        assert len(small._query_cache) == 2
+    finally:
+        small.close()

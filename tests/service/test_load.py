@@ -1,0 +1,48 @@
+"""More searchers than the service can answer in time, against `python -m service` over real sockets:
+the excess is refused at once with 503 and Retry-After (never a 500, never a pile-up), the rest are
+answered, and the service is ready again the moment the burst is over."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import encode, produce
+from tests.process import fresh_topics, start_service, stop_service, until_indexed
+from tests.service.test_process import EVENTS
+
+
+def long_query(n: int) -> str:
+    return f"Which expedition number {n} came back from the drowned archive with broken charts? " * 20
+
+
+async def test_a_burst_of_long_searches_is_answered_or_refused_with_retry_after(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    consumer = await fresh_topics(kafka_bootstrap)
+    await produce(kafka_bootstrap, consumer.topics[0], [encode(e) for e in EVENTS[:30]])
+    small = {"EMBED_QUERY_QUEUE": "4", "EMBED_QUERY_BATCH": "2", "EMBED_QUERY_DEADLINE_S": "1"}
+    served = await asyncio.to_thread(start_service, tmp_path / "data", consumer, RATE_LIMIT="10000/minute", **small)
+    try:
+        await until_indexed(served, 30)
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(base_url=served.url, timeout=60, limits=limits) as client:
+            answers = await asyncio.gather(
+                *(client.post("/v1/search", json={"query": long_query(n), "top_k": 3}) for n in range(120))
+            )
+            statuses = [a.status_code for a in answers]
+            assert set(statuses) <= {200, 503}, statuses
+            refused = [a for a in answers if a.status_code == 503]
+            assert refused and statuses.count(200) >= 5, statuses
+            for answer in refused:
+                assert answer.headers["retry-after"] == "1"
+                body = answer.json()
+                assert body["error"] == "overloaded" and body["errors"][0]["reason"], body
+            assert (await client.get("/readyz")).status_code == 200
+            again = await client.post("/v1/search", json={"query": long_query(1), "top_k": 3})
+            assert again.status_code == 200
+    finally:
+        await asyncio.to_thread(stop_service, served)
+    assert "Traceback" not in served.log_text()
