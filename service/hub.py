@@ -5,14 +5,21 @@ consumer indexes is offered to the hub with its vectors; each matching event is 
 subscriber's own bounded queue, so a slow client never slows ingest or other clients. When a queue is
 full, the oldest waiting event is dropped and the drop is counted; the client is told how many it
 missed with its next message.
+
+Matching costs one matrix product per batch (every new document against every standing query), and
+each matching document is serialised once, however many subscribers it reaches: a subscriber's
+message is that text with its own score put in front. So ingest hardly notices hundreds of
+subscribers (bench/live.py measures it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -29,7 +36,7 @@ log = structlog.get_logger(__name__)
 
 
 #: Put on a subscription's queue when it is closed.
-_END: dict[str, Any] = {"type": "end"}
+_END: tuple[float, str] = (0.0, "")
 
 
 class HubClosed(Exception):
@@ -60,7 +67,8 @@ class Subscription:
     filters: SearchFilters
     min_score: float
     owner: str = "anonymous"
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    #: (score, the document's JSON after its opening brace), as `message` renders it
+    queue: asyncio.Queue[tuple[float, str]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     dropped: int = 0
     closed: bool = False
     #: `filters` as the store's conditions, judged in memory for each new document
@@ -69,17 +77,15 @@ class Subscription:
     def __post_init__(self) -> None:
         self.wanted = conditions(self.filters)
 
-    def accepts(self, document: DocumentBase, score: float) -> bool:
-        """Whether a newly indexed document (with its cosine to the query) matches the standing query.
-        A `player_id` subscription follows the threads the player takes part in as they open: a new
+    def follow(self, document: DocumentBase) -> None:
+        """A `player_id` subscription follows the threads the player takes part in as they open: a new
         code on an event naming the player joins the codes it matches (as search does, from the store)."""
         player, code = self.filters.player_id, document.expedition_code
         if player and code and player in document.player_ids and code not in self.filters.thread_codes():
             self.filters = self.filters.with_thread_codes((*self.filters.thread_codes(), code))
             self.wanted = conditions(self.filters)
-        return score >= self.min_score and all(holds(c, document) for c in self.wanted)
 
-    def offer(self, message: dict[str, Any]) -> None:
+    def offer(self, message: tuple[float, str]) -> None:
         """Queue a match; when full, drop the oldest waiting one (and count it)."""
         if self.closed and message is not _END:
             return
@@ -94,16 +100,25 @@ class Subscription:
             self.closed = True
             self.offer(_END)
 
-    async def next(self) -> dict[str, Any] | None:
-        """The next match, with the number dropped since the last one (if any); None once closed."""
+    async def next(self) -> str | None:
+        """The next match as a JSON object (`type`, `score`, `dropped_before` when events were dropped
+        since the last one, then the event's fields); None once closed."""
         message = await self.queue.get()
         if message is _END:
             self.queue.put_nowait(_END)  # every later call ends too
             return None
-        if self.dropped:
-            message = {**message, "dropped_before": self.dropped}
-            self.dropped = 0
-        return message
+        score, rest = message
+        dropped = f', "dropped_before": {self.dropped}' if self.dropped else ""
+        self.dropped = 0
+        return f'{{"type": "event", "score": {round(score, 4)}{dropped}, {rest}'
+
+
+def _rendered(document: DocumentBase, indexed_at: str) -> str:
+    """A document as a live message's JSON, after its opening brace (the score goes in front)."""
+    body = {"event_id": document.event_id, "category": document.category.value, "action": document.action,
+            "occurred_at": to_payload(document)["occurred_at"], "indexed_at": indexed_at, "title": document.title,
+            "content": document.content, "payload": document.payload}  # fmt: skip
+    return json.dumps(body)[1:]
 
 
 class Hub:
@@ -161,15 +176,22 @@ class Hub:
         if not usable:
             return 0
         documents = [documents[i] for i in usable]
+        subscriptions = list(self._subscriptions.values())
+        for subscription in subscriptions:
+            if subscription.filters.player_id:  # threads are followed whatever the score
+                for document in documents:
+                    subscription.follow(document)
+        queries = np.stack([s.vector for s in subscriptions])
+        scores = matrix @ queries.T  # documents x subscriptions; unit vectors: cosines, as search scores
+        passing = np.argwhere(scores >= np.asarray([s.min_score for s in subscriptions], dtype=np.float32))
+        indexed_at = datetime.now(UTC).isoformat()
+        rendered: dict[int, str] = {}
         queued = 0
-        for subscription in list(self._subscriptions.values()):
-            scores = matrix @ subscription.vector  # unit vectors: the cosine similarity, as search scores
-            for document, score in zip(documents, scores, strict=True):
-                if subscription.accepts(document, float(score)):
-                    payload = to_payload(document)
-                    subscription.offer({"type": "event", "score": round(float(score), 4), "event_id": document.event_id,
-                                        "category": document.category.value, "action": document.action,
-                                        "occurred_at": payload["occurred_at"], "title": document.title,
-                                        "content": document.content, "payload": document.payload})  # fmt: skip
-                    queued += 1
+        for d, k in passing.tolist():
+            subscription, document = subscriptions[k], documents[d]
+            if all(holds(c, document) for c in subscription.wanted):
+                if d not in rendered:
+                    rendered[d] = _rendered(document, indexed_at)
+                subscription.offer((float(scores[d, k]), rendered[d]))
+                queued += 1
         return queued

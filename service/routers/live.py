@@ -113,7 +113,7 @@ async def subscribe(websocket: WebSocket) -> None:
             if message is None:  # shutting down
                 await websocket.close(code=CLOSE_GOING_AWAY)
                 break
-            await websocket.send_json(message)
+            await websocket.send_text(message)
     except (WebSocketDisconnect, RuntimeError):  # the client left mid-send
         pass
     finally:
@@ -152,7 +152,7 @@ async def stream(
                 if message is None:
                     yield 'event: end\ndata: {"reason": "the service is shutting down"}\n\n'
                     return
-                yield f"event: event\ndata: {json.dumps(message)}\n\n"
+                yield f"event: event\ndata: {message}\n\n"
         finally:
             runtime.hub.unsubscribe(subscription)
 

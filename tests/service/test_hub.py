@@ -4,6 +4,7 @@ closed hub ends every stream and takes no new subscriber."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -28,8 +29,9 @@ async def test_unusable_vectors_are_skipped_and_the_rest_delivered() -> None:
     documents = [document("ten-dims"), document("nan"), document("good")]
     queued = hub.publish(documents, [[0.1] * 10, [float("nan"), 0.0, 0.0], [1.0, 0.0, 0.0]])
     assert queued == 1
-    message = await subscription.next()
-    assert message is not None and message["event_id"] == "good"
+    message = json.loads(await subscription.next() or "null")
+    assert message["event_id"] == "good" and message["type"] == "event" and message["score"] == 1.0
+    assert message["indexed_at"] and message["occurred_at"] == "2025-03-01T00:00:00Z"
 
 
 async def test_a_closed_hub_ends_streams_and_refuses_new_ones() -> None:
@@ -37,8 +39,8 @@ async def test_a_closed_hub_ends_streams_and_refuses_new_ones() -> None:
     subscription = hub.subscribe("q", [1.0, 0.0], SearchFilters(), -1.0)
     hub.publish([document("a")], [[1.0, 0.0]])
     hub.close()
-    first = await subscription.next()
-    assert first is not None and first["event_id"] == "a", "what was queued before is still delivered"
+    first = json.loads(await subscription.next() or "null")
+    assert first["event_id"] == "a", "what was queued before is still delivered"
     assert await subscription.next() is None
     assert await subscription.next() is None
     with pytest.raises(HubClosed):
@@ -58,4 +60,7 @@ async def test_a_player_subscription_follows_the_threads_the_player_opens() -> N
     subscription = hub.subscribe("q", [1.0, 0.0, 0.0], SearchFilters(player_id="teodor"), -1.0)
     assert hub.publish([resolved], [[1.0, 0.0, 0.0]]) == 0, "before the launch, the code is not teodor's"
     assert hub.publish([launched, other, resolved], [[1.0, 0.0, 0.0]] * 3) == 2
-    assert [(await subscription.next() or {}).get("event_id") for _ in range(2)] == ["events:32", "events:73"]
+    assert [json.loads(await subscription.next() or "{}").get("event_id") for _ in range(2)] == [
+        "events:32",
+        "events:73",
+    ]

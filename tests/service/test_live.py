@@ -102,7 +102,7 @@ async def test_a_stalled_subscriber_does_not_hold_up_a_healthy_one(embedder: Fas
             received += 1
     assert received == len(documents)
     assert stalled.queue.qsize() == QUEUE_SIZE and stalled.dropped == 100
-    first = await stalled.next()
+    first = json.loads(await stalled.next() or "null")
     assert first["dropped_before"] == 100 and first["event_id"] == documents[100].event_id
     hub.unsubscribe(stalled)
     hub.unsubscribe(healthy)
