@@ -141,8 +141,12 @@ async def _hybrid(
     limit = max(CANDIDATES, wanted)
     try:
         async with asyncio.TaskGroup() as group:  # BM25 runs in the store while the query is embedded
+            embedding = group.create_task(embedder.embed_query(query))
+            await asyncio.sleep(0)  # the embedder takes the query, or refuses it at once (Overloaded) ...
+            if embedding.done() and embedding.exception() is not None:
+                raise embedding.exception()  # type: ignore[misc]  # ... and then no BM25 work is started
             keyword = group.create_task(store.search(encoder().query(query), filters, limit, with_payload=False))
-            dense = await store.search(await embedder.embed_query(query), filters, limit, with_payload=False)
+            dense = await store.search(await embedding, filters, limit, with_payload=False)
     except ExceptionGroup as failed:  # callers handle the error itself (StoreUnavailable: 503), not a group
         raise first_error(failed) from None
     fused = fuse(_ranked(dense), _ranked(keyword.result()), fusion)[:wanted]

@@ -107,6 +107,21 @@ class Subscription:
         if message is _END:
             self.queue.put_nowait(_END)  # every later call ends too
             return None
+        return self._render(message)
+
+    def ready(self, most: int) -> list[str]:
+        """The matches already waiting (at most `most`), without waiting for more: a stream that fell
+        behind sends them together."""
+        found: list[str] = []
+        while len(found) < most and not self.queue.empty():
+            message = self.queue.get_nowait()
+            if message is _END:
+                self.queue.put_nowait(_END)
+                break
+            found.append(self._render(message))
+        return found
+
+    def _render(self, message: tuple[float, str]) -> str:
         score, rest = message
         dropped = f', "dropped_before": {self.dropped}' if self.dropped else ""
         self.dropped = 0

@@ -28,6 +28,8 @@ from service.hub import HubClosed, Subscription, TooManySubscriptions
 
 router = APIRouter(prefix="/v1", tags=["live"])
 KEEPALIVE_S = 15.0
+#: Most waiting events a stream sends in one go (SSE: in one write).
+SSE_BURST = 64
 #: WebSocket close codes: policy violation (a bad standing query), going away (shutdown), try again
 #: later (too many subscriptions).
 CLOSE_BAD_QUERY = 1008
@@ -113,7 +115,8 @@ async def subscribe(websocket: WebSocket) -> None:
             if message is None:  # shutting down
                 await websocket.close(code=CLOSE_GOING_AWAY)
                 break
-            await websocket.send_text(message)
+            for waiting in [message, *subscription.ready(SSE_BURST)]:  # what else is waiting, without a task each
+                await websocket.send_text(waiting)
     except (WebSocketDisconnect, RuntimeError):  # the client left mid-send
         pass
     finally:
@@ -152,7 +155,9 @@ async def stream(
                 if message is None:
                     yield 'event: end\ndata: {"reason": "the service is shutting down"}\n\n'
                     return
-                yield f"event: event\ndata: {message}\n\n"
+                # what else is already waiting goes in the same write: one send per burst, not per event
+                burst = [message, *subscription.ready(SSE_BURST)]
+                yield "".join(f"event: event\ndata: {m}\n\n" for m in burst)
         finally:
             runtime.hub.unsubscribe(subscription)
 

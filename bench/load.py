@@ -1,0 +1,268 @@
+"""Load: many searchers, related events, many live subscribers, against `python -m service`.
+
+    python -m bench.load [--sizes 10000,100000] [--subscribers 300] [--out bench/results/<date>]
+
+1. Search and related events at each store size (the stores of bench/search_latency.py): p50/p99 with
+   1 and 8 closed-loop clients, and p99(8)/p99(1) beside what the CPU allows (8 clients on C cores:
+   about 8/C x the single-client time).
+2. Memory under concurrency: a fresh API per level, 8 and 200 concurrent clients sending
+   2,000-character queries; peak RSS of each, and how many were answered or refused (503).
+3. Live: the API with its consumer on a fresh topic, 500 events produced; ingest rate with no
+   subscriber, then with `--subscribers` SSE subscribers and 8 searching clients; delivery delay
+   (the message's `indexed_at` -> received) per message, and what each subscriber received.
+Results: `load.json` and `load.txt` in the output folder. Needs a broker (KAFKA_BOOTSTRAP_SERVERS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.report import RESULTS, peak_rss_mb, percentiles, table, write
+from bench.search_latency import QUERIES, ROOT, _free_port, _wait_ready, fill_store
+from knowledge.embedder import FastembedEmbedder
+from knowledge.settings import KnowledgeSettings
+from scripts.sample_season import PLACES, SURNAMES, season
+from tests.conftest import encode, produce
+from tests.process import fresh_topics
+
+SEARCH_REQUESTS = 200
+
+
+async def start_api(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
+    port = _free_port()
+    full = {**os.environ, "API_PORT": str(port), "LOG_LEVEL": "WARNING", "RATE_LIMIT": "1000000/minute", **env}
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "service", cwd=ROOT, env=full)
+    base_url = f"http://127.0.0.1:{port}"
+    await _wait_ready(base_url, process)
+    return process, base_url
+
+
+async def stop_api(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        async with asyncio.timeout(60):
+            await process.wait()
+
+
+async def closed_loop(base_url: str, clients: int, requests: int, call: Any) -> dict[str, Any]:
+    """`clients` loops each sending `requests // clients` calls back to back: latencies and statuses."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+    limits = httpx.Limits(max_connections=max(clients, 10))
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+        for n in range(5):  # warm-up
+            await call(client, n)
+
+        async def loop(first: int) -> None:
+            for n in range(first, first + requests // clients):
+                started = time.perf_counter()
+                statuses.append((await call(client, n)).status_code)
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        async with asyncio.TaskGroup() as group:
+            for c in range(clients):
+                group.create_task(loop(1000 + c * requests))
+        elapsed = time.perf_counter() - started
+    return {"clients": clients, "requests": len(latencies), "ok": statuses.count(200),
+            "refused_503": statuses.count(503), "other": len(statuses) - statuses.count(200) - statuses.count(503),
+            "requests_per_s": round(len(latencies) / elapsed, 1), **percentiles(latencies)}  # fmt: skip
+
+
+def search_call(query_chars: int = 0) -> Any:
+    async def call(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        rng = random.Random(n)
+        query = f"{rng.choice(QUERIES)} {rng.choice(SURNAMES).title()} {rng.choice(PLACES)}"
+        if query_chars:
+            query = (query + " ") * (query_chars // (len(query) + 1))
+        return await client.post("/v1/search", json={"query": query[:2000], "top_k": 10})
+
+    return call
+
+
+def related_call(event_ids: list[str]) -> Any:
+    async def call(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        return await client.get(f"/v1/events/{event_ids[n % len(event_ids)]}/related", params={"top_k": 10})
+
+    return call
+
+
+async def latency_at(model: FastembedEmbedder, data_dir: Path, size: int) -> list[dict[str, Any]]:
+    settings = KnowledgeSettings(data_dir=data_dir, collection_name=f"load-{size}-{uuid.uuid4().hex[:6]}")
+    started = time.perf_counter()
+    await fill_store(model, settings, size, 2000)
+    print(f"store of {size} filled in {time.perf_counter() - started:.0f} s", flush=True)
+    ids = [e["event_id"] for e in season(size, seed=99)]
+    random.Random(3).shuffle(ids)
+    env = {"RUN_CONSUMER": "false", "LIVE_NOTICES": "false", "DATA_DIR": str(data_dir),
+           "COLLECTION_NAME": settings.collection_name}  # fmt: skip
+    process, base_url = await start_api(env)
+    rows: list[dict[str, Any]] = []
+    try:
+        for name, call in (("search (hybrid)", search_call()), ("related", related_call(ids[:500]))):
+            one = await closed_loop(base_url, 1, SEARCH_REQUESTS, call)
+            eight = await closed_loop(base_url, 8, SEARCH_REQUESTS, call)
+            cores = os.cpu_count() or 1
+            for run in (one, eight):
+                rows.append({"store": size, "call": name, "clients": run["clients"], "requests": run["requests"],
+                             "ok": run["ok"], "p50_ms": run["p50_ms"], "p99_ms": run["p99_ms"],
+                             "requests_per_s": run["requests_per_s"]})  # fmt: skip
+            rows[-2]["p99_ratio_8_over_1"] = rows[-1]["p99_ratio_8_over_1"] = round(eight["p99_ms"] / one["p99_ms"], 1)
+            rows[-2]["cpu_bound_ratio"] = rows[-1]["cpu_bound_ratio"] = round(8 / cores, 1)
+    finally:
+        await stop_api(process)
+    return rows
+
+
+async def memory_under_concurrency(data_dir: Path) -> list[dict[str, Any]]:
+    rows = []
+    for clients in (8, 200):
+        process, base_url = await start_api({"RUN_CONSUMER": "false", "LIVE_NOTICES": "false",
+                                             "DATA_DIR": str(data_dir / f"mem-{clients}")})  # fmt: skip
+        try:
+            idle = peak_rss_mb(process.pid)
+            run = await closed_loop(base_url, clients, clients * 5, search_call(2000))
+            rows.append({"clients": clients, "query_chars": 2000, "requests": run["requests"], "ok": run["ok"],
+                         "refused_503": run["refused_503"], "other": run["other"], "p50_ms": run["p50_ms"],
+                         "p99_ms": run["p99_ms"], "idle_rss_mb": idle,
+                         "peak_rss_mb": peak_rss_mb(process.pid)})  # fmt: skip
+        finally:
+            await stop_api(process)
+    for row in rows:
+        row["rss_ratio_vs_8"] = round(row["peak_rss_mb"] / rows[0]["peak_rss_mb"], 2)
+    return rows
+
+
+async def indexed_total(client: httpx.AsyncClient) -> float:
+    text = (await client.get("/metrics")).text
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == "events_indexed_total")  # fmt: skip
+
+
+async def ingest_with_listeners(
+    data_dir: Path, bootstrap: str, subscribers: int, searchers: int, events: int
+) -> dict[str, Any]:
+    """Events/s from the first to the last indexed, with `subscribers` SSE listeners and `searchers`
+    closed-loop searching clients; the delivery delay of every message the listeners received."""
+    consumer = await fresh_topics(bootstrap)
+    env = {"DATA_DIR": str(data_dir / f"live-{subscribers}-{searchers}"), "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+           "KAFKA_TOPICS": consumer.kafka_topics, "KAFKA_DLQ_TOPIC": consumer.kafka_dlq_topic,
+           "KAFKA_INDEXED_TOPIC": consumer.kafka_indexed_topic, "KAFKA_GROUP_ID": consumer.kafka_group_id,
+           "CONSUMER_POLL_MS": "100", "LIVE_MAX_SUBSCRIPTIONS_PER_KEY": str(subscribers + 10)}  # fmt: skip
+    process, base_url = await start_api(env)
+    delays: list[float] = []
+    received = [0] * subscribers
+    subscribed = asyncio.Event()
+    ready = [0]
+    stop = asyncio.Event()  # the searchers stop; the listeners are cancelled
+
+    async def listen(k: int, client: httpx.AsyncClient) -> None:
+        params: dict[str, str | int] = {"query": "anything that happens", "min_score": -1}
+        while True:  # as a client does: on 503 (the query embedder's queue full) come back after Retry-After
+            async with client.stream("GET", "/v1/stream", params=params) as stream:
+                if stream.status_code == 503:
+                    await asyncio.sleep(float(stream.headers.get("retry-after", "1")))
+                    continue
+                with contextlib.suppress(httpx.HTTPError):  # the API stopping at the end
+                    async for line in stream.aiter_lines():
+                        if line.startswith("event: subscribed"):
+                            ready[0] += 1
+                            if ready[0] == subscribers:
+                                subscribed.set()
+                        elif line.startswith('data: {"type": "event"'):
+                            message = json.loads(line[6:])
+                            delays.append(time.time() - datetime.fromisoformat(message["indexed_at"]).timestamp())
+                            received[k] += 1
+                return
+
+    async def search(client: httpx.AsyncClient) -> None:
+        call, n = search_call(), 0
+        while not stop.is_set():
+            await call(client, n)
+            n += 1
+
+    limits = httpx.Limits(max_connections=subscribers + 20)
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+            tasks = [asyncio.create_task(listen(k, client)) for k in range(subscribers)]
+            if subscribers:
+                async with asyncio.timeout(120):
+                    await subscribed.wait()
+            tasks += [asyncio.create_task(search(client)) for _ in range(searchers)]
+            await produce(bootstrap, consumer.topics[0], [encode(e) for e in season(events, seed=123)])
+            first: float | None = None
+            while True:
+                done = await indexed_total(client)
+                if done > 0 and first is None:
+                    first = time.perf_counter()
+                if done >= events:
+                    break
+                await asyncio.sleep(0.05)
+            assert first is not None
+            rate = events / (time.perf_counter() - first)
+            await asyncio.sleep(2)  # the last messages reach the listeners
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await stop_api(process)
+    return {"subscribers": subscribers, "searching_clients": searchers, "events": events,
+            "ingest_events_per_s": round(rate, 1), "delivered_messages": len(delays),
+            "per_subscriber_min": min(received, default=0), "per_subscriber_max": max(received, default=0),
+            **{f"delivery_{k}": v for k, v in percentiles(delays).items()}}  # fmt: skip
+
+
+async def main(sizes: list[int], subscribers: int, out: Path) -> None:
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    model = FastembedEmbedder.load(KnowledgeSettings(data_dir=Path(tempfile.mkdtemp()) / "model"))
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        live = [
+            await ingest_with_listeners(data_dir, bootstrap, n, searchers, 500)
+            for n, searchers in ((0, 0), (subscribers, 0), (0, 8), (subscribers, 8))
+        ]
+        for run in live:
+            run["ingest_ratio_vs_none"] = round(run["ingest_events_per_s"] / live[0]["ingest_events_per_s"], 2)
+        print(table("Live", live), flush=True)
+        memory = await memory_under_concurrency(data_dir)
+        print(table("Memory", memory), flush=True)
+        latency: list[dict[str, Any]] = []
+        for size in sizes:
+            latency += await latency_at(model, data_dir, size)
+            print(table("Latency", latency), flush=True)
+    results = {"latency": latency, "memory": memory, "live": live}
+    write("load", results, out)
+    text = "\n\n".join(
+        [
+            table("Search and related events over HTTP (query embedding included)", latency),
+            table("Memory under concurrency (2,000-character queries)", memory),
+            table("Ingest and live delivery (SSE subscribers, 8 searching clients beside them)", live),
+        ]
+    )
+    (out / "load.txt").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--subscribers", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=RESULTS / datetime.now(UTC).strftime("%Y-%m-%d"))
+    args = parser.parse_args()
+    asyncio.run(main([int(s) for s in args.sizes.split(",")], args.subscribers, args.out))
