@@ -4,8 +4,9 @@ Documents: batches are deduplicated (a season repeats many texts), texts seen re
 bounded cache, and the rest are sorted by length before they are cut into model batches, so short
 texts are not padded to the length of long ones.
 
-Queries: a thread and a session of their own, so a search never waits behind an ingest batch. Queries
-that arrive together are embedded together, at most `EMBED_QUERY_BATCH` per model call, oldest first;
+Queries: a thread and a session of their own, so a search never waits behind an ingest batch. Waiting
+queries are embedded oldest first, at most `EMBED_QUERY_BATCH` per model call (default 1: on 2 cores
+the model is fastest one text at a time, and a query then waits only for those ahead of it);
 at most `EMBED_QUERY_QUEUE` wait, and none longer than `EMBED_QUERY_DEADLINE_S`: beyond that a search
 is refused at once (Overloaded: 503 with Retry-After), so memory stays bounded whatever the
 concurrency, and a query either gets its answer in time or is told to come back.
@@ -81,7 +82,7 @@ class FastembedEmbedder:
         cache_size: int = 20_000,
         query_model: Any = None,
         *,
-        query_batch: int = 8,
+        query_batch: int = 1,
         query_queue: int = 64,
         query_deadline_s: float = 3.0,
         query_cache_size: int = 2048,
@@ -181,10 +182,12 @@ class FastembedEmbedder:
                 async with self._query_turn:  # one model call at a time; whoever holds the turn embeds
                     while not future.done():  # the oldest waiting, a batch at a time, until its own is done
                         await self._embed_next_batch(loop)
-        except TimeoutError:
+        except (TimeoutError, asyncio.CancelledError) as exc:  # too late, or the caller left: out of the queue
             if entry in self._query_waiting:
                 self._query_waiting.remove(entry)
             QUERIES_WAITING.set(len(self._query_waiting))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             QUERIES_REFUSED.labels("deadline").inc()
             raise Overloaded(f"the query was not embedded within {self._query_deadline_s} s; retry shortly") from None
         vector = await future

@@ -43,7 +43,7 @@ class KnowledgeSettings(BaseSettings):
     embed_cache_size: int = Field(default=20_000, ge=0, description="Texts whose vectors are kept for reuse.")
     embed_threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; None: all cores.")
     embed_query_batch: int = Field(
-        default=8, ge=1, le=256, description="Most search queries embedded in one model call (bounds its memory)."
+        default=1, ge=1, le=256, description="Most search queries embedded in one model call (bounds its memory)."
     )
     embed_query_queue: int = Field(
         default=64, ge=1, description="Most queries waiting to be embedded; beyond it a search answers 503 at once."

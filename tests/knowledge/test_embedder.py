@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,7 @@ async def test_concurrent_queries_share_model_calls_and_get_their_own_vectors(em
 async def test_a_query_cancelled_while_it_embeds_for_others_does_not_strand_them(embedder: FastembedEmbedder) -> None:
     import asyncio
 
+    embedder, _ = bounded(embedder, query_batch=8, query_cache_size=0)  # batches that carry others' queries
     first = asyncio.create_task(embedder.embed_query("a lunar calendar"))
     await asyncio.sleep(0)  # `first` holds the turn; the next two queue behind it
     leader = asyncio.create_task(embedder.embed_query("a solar calendar"))
@@ -82,6 +84,7 @@ async def test_a_query_cancelled_while_it_embeds_for_others_does_not_strand_them
         got = await follower
     assert leader.cancelled()
     assert np.allclose(got, await embedder.embed_query("a stone calendar"), atol=1e-4)
+    embedder.close()
 
 
 class Recording:
@@ -145,6 +148,24 @@ async def test_a_query_that_cannot_be_embedded_in_time_is_refused_and_leaves_not
         assert all(isinstance(r, list | Overloaded) for r in results), results
         assert not small._query_waiting, "the refused ones left the queue"
         assert len(await small.embed_query("a short one, afterwards")) == 384
+    finally:
+        small.close()
+
+
+async def test_a_query_whose_caller_left_while_it_waited_leaves_the_queue(embedder: FastembedEmbedder) -> None:
+    import asyncio
+
+    small, recording = bounded(embedder, query_cache_size=0)
+    try:
+        first = asyncio.create_task(small.embed_query(long(1)))
+        await asyncio.sleep(0)  # `first` is being embedded
+        gone = asyncio.create_task(small.embed_query(long(2)))
+        await asyncio.sleep(0)  # `gone` waits its turn ...
+        gone.cancel()  # ... and its client leaves
+        await first
+        with contextlib.suppress(asyncio.CancelledError):
+            await gone
+        assert not small._query_waiting and recording.calls == [1], "nobody embeds a query no one waits for"
     finally:
         small.close()
 
