@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, TypeVar
 from uuid import UUID
 
 import structlog
@@ -106,6 +106,29 @@ class Not:
 
 
 Condition = MatchAny | DateRange | Between | Either | Every | Not
+#: The conditions on one field, which each backend writes in its own client's types.
+FieldTest = MatchAny | DateRange | Between
+G = TypeVar("G")
+F = TypeVar("F")
+
+
+def store_filter(
+    filters: SearchFilters | None, extra: Sequence[Condition], group: Callable[..., G], field: Callable[[FieldTest], F]
+) -> G | None:
+    """`filters` (and `extra` conditions) in a backend's own filter types, None when there is nothing to
+    filter: `group(must=, should=, must_not=)` makes its Filter, `field` its condition on one field."""
+
+    def lowered(condition: Condition) -> G | F:
+        if isinstance(condition, Either):
+            return group(should=[lowered(option) for option in condition.options])
+        if isinstance(condition, Every):
+            return group(must=[lowered(c) for c in condition.conditions])
+        if isinstance(condition, Not):
+            return group(must_not=[lowered(condition.condition)])
+        return field(condition)
+
+    must = [lowered(c) for c in [*(conditions(filters) if filters is not None else []), *extra]]
+    return group(must=must) if must else None
 
 
 def conditions(filters: SearchFilters) -> list[Condition]:

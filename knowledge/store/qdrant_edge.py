@@ -30,14 +30,12 @@ from knowledge.store.base import (
     CollectionIdentity,
     Condition,
     DateRange,
-    Either,
-    Every,
+    FieldTest,
     MatchAny,
-    Not,
     ScoredPayload,
-    conditions,
     point_data,
     skip_unreadable,
+    store_filter,
     time_bound,
 )
 from schemas.documents import DocumentBase
@@ -55,17 +53,10 @@ _INDEX_SCHEMAS = {
 
 def to_edge_filter(filters: SearchFilters | None, extra: Sequence[Condition] = ()) -> Any:
     """SearchFilters (and `extra` conditions) as a Qdrant Edge filter (None when there is nothing to filter)."""
-    must = [_edge_condition(c) for c in [*(conditions(filters) if filters is not None else []), *extra]]
-    return edge.Filter(must=must) if must else None
+    return store_filter(filters, extra, edge.Filter, _edge_field)
 
 
-def _edge_condition(condition: Condition) -> Any:
-    if isinstance(condition, Either):
-        return edge.Filter(should=[_edge_condition(option) for option in condition.options])
-    if isinstance(condition, Every):
-        return edge.Filter(must=[_edge_condition(c) for c in condition.conditions])
-    if isinstance(condition, Not):
-        return edge.Filter(must_not=[_edge_condition(condition.condition)])
+def _edge_field(condition: FieldTest) -> Any:
     if isinstance(condition, MatchAny):
         match = (
             edge.MatchValue(condition.values[0])

@@ -25,14 +25,12 @@ from knowledge.store.base import (
     CollectionIdentity,
     Condition,
     DateRange,
-    Either,
-    Every,
+    FieldTest,
     MatchAny,
-    Not,
     ScoredPayload,
-    conditions,
     point_data,
     replaceable_by,
+    store_filter,
     time_bound,
 )
 from schemas.documents import DocumentBase
@@ -55,17 +53,10 @@ _INDEX_SCHEMAS: dict[str, models.PayloadSchemaType] = {
 
 def to_qdrant_filter(filters: SearchFilters | None, extra: Sequence[Condition] = ()) -> models.Filter | None:
     """SearchFilters (and `extra` conditions) as a qdrant-client filter (None when there is nothing to filter)."""
-    must = [_condition(c) for c in [*(conditions(filters) if filters is not None else []), *extra]]
-    return models.Filter(must=must) if must else None
+    return store_filter(filters, extra, models.Filter, _field)
 
 
-def _condition(condition: Condition) -> models.Condition:
-    if isinstance(condition, Either):
-        return models.Filter(should=[_condition(option) for option in condition.options])
-    if isinstance(condition, Every):
-        return models.Filter(must=[_condition(c) for c in condition.conditions])
-    if isinstance(condition, Not):
-        return models.Filter(must_not=[_condition(condition.condition)])
+def _field(condition: FieldTest) -> models.Condition:
     if isinstance(condition, MatchAny):
         match: models.MatchAny | models.MatchValue = (
             models.MatchValue(value=condition.values[0])
