@@ -9,7 +9,7 @@ missed with its next message.
 Matching costs one matrix product per batch (every new document against every standing query), and
 each matching document is serialised once, however many subscribers it reaches: a subscriber's
 message is that text with its own score put in front. So ingest hardly notices hundreds of
-subscribers (bench/live.py measures it).
+subscribers (bench/load.py measures it).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import structlog
 
 from knowledge.metrics import LIVE_SUBSCRIPTIONS
 from knowledge.store.base import Condition, conditions, holds
-from schemas.documents import DocumentBase, to_payload
+from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
 
 QUEUE_SIZE = 256
@@ -128,12 +128,14 @@ class Subscription:
         return f'{{"type": "event", "score": {round(score, 4)}{dropped}, {rest}'
 
 
+#: What a live message carries of a document.
+_MESSAGE_FIELDS: Final = {"event_id", "category", "action", "occurred_at", "title", "content", "payload"}
+
+
 def _rendered(document: DocumentBase, indexed_at: str) -> str:
     """A document as a live message's JSON, after its opening brace (the score goes in front)."""
-    body = {"event_id": document.event_id, "category": document.category.value, "action": document.action,
-            "occurred_at": to_payload(document)["occurred_at"], "indexed_at": indexed_at, "title": document.title,
-            "content": document.content, "payload": document.payload}  # fmt: skip
-    return json.dumps(body)[1:]
+    body = document.model_dump(mode="json", include=_MESSAGE_FIELDS)  # the fields as the store keeps them
+    return json.dumps({**body, "indexed_at": indexed_at})[1:]
 
 
 class Hub:

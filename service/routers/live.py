@@ -95,7 +95,7 @@ async def subscribe(websocket: WebSocket) -> None:
         except HubClosed:
             await websocket.close(code=CLOSE_GOING_AWAY)
             return
-        except (TooManySubscriptions, StoreUnavailable, Overloaded) as exc:  # the store: a player's threads
+        except tuple(cls for cls, _ in _REFUSALS) as exc:  # (the store: a player's threads are read)
             error = next(kind for cls, kind in _REFUSALS if isinstance(exc, cls))
             await websocket.send_json({"type": "error", "error": error, "errors": [{"field": "", "reason": str(exc)}]})
             await websocket.close(code=CLOSE_TRY_AGAIN_LATER)
