@@ -79,7 +79,10 @@ async def _new_topic(bootstrap: str) -> str:
     return name
 
 
-async def _produce(bootstrap: str, topic: str, events: list[dict[str, Any]], rate_per_s: float | None = None) -> None:
+async def produce_events(
+    bootstrap: str, topic: str, events: list[dict[str, Any]], rate_per_s: float | None = None
+) -> None:
+    """Send `events` keyed as the game's entities are (at `rate_per_s`, or as fast as possible)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
@@ -110,7 +113,7 @@ async def end_to_end(
     """Produce every event first, then run the real consumer process (`python -m consumers`, embedded
     store) until all are committed; its peak RSS is the service's memory during ingest."""
     topic = await _new_topic(bootstrap)
-    await _produce(bootstrap, topic, events)
+    await produce_events(bootstrap, topic, events)
     settings = _consumer_settings(bootstrap, topic)
     collection = f"ingest-{uuid.uuid4().hex[:6]}"
     env = {
@@ -207,7 +210,7 @@ async def freshness(
         async with ingest_loop(_consumer_settings(bootstrap, topic), embedder, store, on_indexed) as loop:
             task = asyncio.create_task(loop.run(stop))
             await _joined(loop.consumer, timeout_s=30)  # before the first record is produced
-            await _produce(bootstrap, topic, events, rate_per_s)
+            await produce_events(bootstrap, topic, events, rate_per_s)
             async with asyncio.timeout(120):
                 await all_indexed.wait()
             stop.set()

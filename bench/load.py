@@ -31,13 +31,12 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.ingest import produce_events
 from bench.report import RESULTS, peak_rss_mb, percentiles, table, write
 from bench.search_latency import QUERIES, ROOT, _free_port, _wait_ready, fill_store
 from knowledge.embedder import FastembedEmbedder
 from knowledge.settings import KnowledgeSettings
 from scripts.sample_season import PLACES, SURNAMES, season
-from tests.conftest import encode, produce
-from tests.process import fresh_topics
 
 SEARCH_REQUESTS = 200
 
@@ -158,11 +157,11 @@ async def ingest_with_listeners(
 ) -> dict[str, Any]:
     """Events/s from the first to the last indexed, with `subscribers` SSE listeners and `searchers`
     closed-loop searching clients; the delivery delay of every message the listeners received."""
-    consumer = await fresh_topics(bootstrap)
+    topic = f"load.{uuid.uuid4().hex[:10]}"  # the service creates its topics (KAFKA_CREATE_TOPICS)
     env = {"DATA_DIR": str(data_dir / f"live-{subscribers}-{searchers}"), "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "KAFKA_TOPICS": consumer.kafka_topics, "KAFKA_DLQ_TOPIC": consumer.kafka_dlq_topic,
-           "KAFKA_INDEXED_TOPIC": consumer.kafka_indexed_topic, "KAFKA_GROUP_ID": consumer.kafka_group_id,
-           "CONSUMER_POLL_MS": "100", "LIVE_MAX_SUBSCRIPTIONS_PER_KEY": str(subscribers + 10)}  # fmt: skip
+           "KAFKA_TOPICS": topic, "KAFKA_DLQ_TOPIC": topic + ".dlq", "KAFKA_INDEXED_TOPIC": topic + ".indexed",
+           "KAFKA_GROUP_ID": f"g-{topic}", "CONSUMER_POLL_MS": "100",
+           "LIVE_MAX_SUBSCRIPTIONS_PER_KEY": str(subscribers + 10)}  # fmt: skip
     process, base_url = await start_api(env)
     delays: list[float] = []
     received = [0] * subscribers
@@ -207,7 +206,7 @@ async def ingest_with_listeners(
                 async with asyncio.timeout(120):
                     await subscribed.wait()
             tasks += [asyncio.create_task(search(client)) for _ in range(searchers)]
-            await produce(bootstrap, consumer.topics[0], [encode(e) for e in season(events, seed=123)])
+            await produce_events(bootstrap, topic, list(season(events, seed=123)))
             first: float | None = None
             while True:
                 done = await indexed_total(client)
