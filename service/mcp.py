@@ -210,7 +210,12 @@ def build_mcp(
                 category, action, player_id, scholar_id, expedition_code, occurred_after, occurred_before
             )
             request = SearchRequest.model_validate(
-                {"query": query, "top_k": top_k or tools.qdrant_search_limit, "filters": filters, "mode": mode}
+                {
+                    "query": query,
+                    "top_k": tools.qdrant_search_limit if top_k is None else top_k,
+                    "filters": filters,
+                    "mode": mode,
+                }
             )
         except ValidationError as exc:
             return [f"Invalid arguments: {_problem(exc)}"]

@@ -2,10 +2,11 @@
 const KEY = "greatwork.apiKey";
 
 export class ApiError extends Error {
-  constructor(status, body, message) {
+  constructor(status, body, message, retryAfterS = 1) {
     super(message);
     this.status = status;
     this.body = body;
+    this.retryAfterS = retryAfterS;
   }
 }
 
@@ -47,7 +48,10 @@ export async function call(path, { method = "GET", body, signal } = {}) {
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (!response.ok) throw new ApiError(response.status, data, describe(response.status, data));
+  if (!response.ok) {
+    const retryAfterS = Math.min(30, Math.max(1, Number(response.headers.get("retry-after")) || 1));
+    throw new ApiError(response.status, data, describe(response.status, data), retryAfterS);
+  }
   return data;
 }
 

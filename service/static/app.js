@@ -79,9 +79,12 @@ async function untilReady() {
   return waitingForReady;
 }
 
-// Calls the API; on 401 asks for a key, on 503 waits for readiness and tries again.
+// Calls the API; on 401 asks for a key, on 503 (or no answer) waits for readiness and for what
+// Retry-After says, then tries again, a few times at most.
+const RETRIES = 5;
+
 async function api(path, options) {
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       const answer = await call(path, options);
       showError("");
@@ -92,9 +95,10 @@ async function api(path, options) {
         askForKey(Boolean(apiKey()));
         throw error;
       }
-      if (error.status === 503 || error.status === 0) {
+      if ((error.status === 503 || error.status === 0) && attempt <= RETRIES) {
         showError(error.message);
         await untilReady();
+        await new Promise((resolve) => setTimeout(resolve, error.retryAfterS * 1000));
         continue;
       }
       showError(error.message);
