@@ -12,14 +12,14 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright, expect
 
-from tests.page.test_page import CHROMIUM, CHROMIUM_ARGS
+from scripts.chromium import launch
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 async def take(url: str) -> None:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         page = await browser.new_page(viewport={"width": 1280, "height": 860})
         await page.goto(f"{url}/?q=expedition+failure&category=expedition")
         await expect(page.locator("#results li.card").first).to_be_visible(timeout=30_000)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,17 +19,12 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright, expect
 
 from knowledge.projector import project
+from scripts.chromium import launch
 from scripts.dev_season import dev_season, dev_season_records
 from service.auth import new_key
 from tests.conftest import encode, produce
 from tests.process import Served, fresh_topics, start_service, stop_service, until_indexed
 
-#: Installed by scripts/browser.sh (which scripts/test.sh runs).
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-#: As the machine's notes say: without the background-networking flags Chromium keeps trying the
-#: closed network; --no-sandbox because CI runs as root.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
 ROWS_PER_TABLE = 250
 DOCUMENTS = [project(e) for e in dev_season(ROWS_PER_TABLE)]
 SECRET, ENTRY = new_key("analyst", "read")
@@ -68,7 +62,7 @@ async def service(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched: Browser = await launch(playwright)
         try:
             yield launched
         finally:
