@@ -17,8 +17,11 @@ expedition and conference codes), never chosen by hand, so no season's names are
 `occurred_after/before`) and `sentence` (full questions, as agents ask) are written by hand.
 
 Held out: every third hand-written query (`held_out=True`), written with the others before any result
-was seen, and never looked at while choosing the fusion or the rendering; `bench.quality` reports them
-apart. The figure that counts is the held-out one.
+was seen, and never tuned on; and a second batch (`FRESH`, `fresh=True`), written later from the
+catalogue and the season's counts of each action alone, before any of its results was seen (the first
+batch's held-out figures had by then been looked at beside the tuned ones while fusion weights were
+compared). `bench.quality` reports each apart. The figures that count are the held-out ones, the fresh
+batch's most.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class Judged:
     rule: Rule
     filters: dict[str, str] = field(default_factory=dict)
     held_out: bool = False
+    #: Of the second held-out batch (`FRESH`), written after the first was spent.
+    fresh: bool = False
 
 
 # (kind, query, rule, filters) written by hand; every third one is held out (below).
@@ -146,9 +151,38 @@ WRITTEN: list[tuple[str, str, Rule, dict[str, str]]] = [
 ]  # fmt: skip
 
 
+# A second held-out batch, written on 2026-12-01 from the event catalogue alone, before any result of
+# them was seen and before the fusion was changed (the first batch's held-out figures had been looked at
+# while the fusion weights were compared). None of these is ever tuned on.
+FRESH: list[tuple[str, str, Rule, dict[str, str]]] = [
+    ("meaning", "expeditions that only partly succeeded", {"action": "expedition_resolved", "payload": {"result": "partial"}}, {}),
+    ("meaning", "scholars reaching the rank of Professor", {"action": "career_progression", "payload": {"new_tier": "Professor"}}, {}),
+    ("meaning", "the symposium's final result", {"action": "symposium_resolved"}, {}),
+    ("meaning", "a new debate opened at the symposium", {"action": "symposium_started"}, {}),
+    ("meaning", "players given extra influence by the game master", {"action": "admin_influence_adjustment"}, {}),
+    ("meaning", "scholars moved onto industry work", {"action": "lab_assigned", "payload": {"career_track": "Industry"}}, {}),
+    ("meaning", "teams getting ready before a big find", {"press": "landmark_preparation"}, {}),
+    ("meaning", "a lab declaring what its research stands for", {"press": "research_manifesto"}, {}),
+    ("meaning", "expeditions planned with thorough preparation",
+     {"action": "launch_expedition", "payload": {"prep_depth": "deep"}}, {}),
+    ("sentence", "Which players won over a scholar for the government faction?",
+     {"action": "recruitment_attempt", "payload": {"success": True, "faction": "government"}}, {}),
+    ("sentence", "Which offers for scholars were accepted?", {"action": "negotiation_resolved", "payload": {"accepted": True}}, {}),
+    ("sentence", "Which players put money into the industry faction?",
+     {"action": "faction_investment", "payload": {"faction": "industry"}}, {}),
+    ("sentence", "Which players got a reminder to vote in the symposium?", {"action": "symposium_vote_reminder"}, {}),
+    ("player", "scholars I recruited", {"action": "recruitment_attempt", "payload": {"success": True}, "player": "marguerite"},
+     {"player_id": "marguerite"}),
+    ("player", "my table talk", {"action": "table_talk_post", "player": "lenka_h"}, {"player_id": "lenka_h"}),
+    ("time", "expeditions launched", {"action": "launch_expedition"},
+     {"occurred_after": "2025-09-10T00:00:00Z", "occurred_before": "2025-09-24T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
-    """The hand-written queries; every third one held out."""
-    return [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
+    """The hand-written queries; every third one held out, and the fresh batch."""
+    first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
+    return first + [Judged(k, q, r, f, held_out=True, fresh=True) for k, q, r, f in FRESH]
 
 
 def sampled(documents: list[DocumentBase], seed: int = 5) -> list[Judged]:

@@ -139,7 +139,7 @@ async def _score(
     embedder: FastembedEmbedder, store: QdrantEdgeStore, queries: list[dict[str, Any]]
 ) -> dict[tuple[str, str], list[tuple[float, float]]]:
     """Every mode on every judged query: (recall@10, nDCG@10) by (group, mode); a query counts in its
-    kind, in `all`, and in `held_out` or `tuned`."""
+    kind, in `all`, and in `held_out` or `tuned` (and `held_out_fresh`, the second held-out batch)."""
     scores: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for judged in queries:
         for mode, options in MODES.items():
@@ -152,6 +152,8 @@ async def _score(
                 groups.append("held_out" if judged["held_out"] else "tuned")
                 if judged["family"] == "meaning":
                     groups.append("meaning_held_out" if judged["held_out"] else "meaning_tuned")
+            if judged.get("fresh"):
+                groups.append("held_out_fresh")
             for group in groups:
                 scores[(group, mode)].append(pair)
     return scores
@@ -188,6 +190,7 @@ async def run_dev_season(keep: Path | None) -> dict[str, Any]:
             "query": j.query,
             "filters": j.filters,
             "held_out": j.held_out,
+            "fresh": j.fresh,
             "relevant": judge.relevant(j),
         }
         for j in judged_set(documents)
