@@ -3,21 +3,27 @@
 Both lists are fetched with their scores (`CANDIDATES` each, the same filters), then fused here, so
 the two stores rank alike. Two ways, chosen per request:
 
-- `score` (the default): `DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * bm25 / best_bm25`. A document
-  missing from a list counts 0 there. BM25 is scaled by the best BM25 score of the query, so a rare word
-  that only a few documents share (a code, a surname) lifts exactly those documents, while the cosine
-  still orders documents that match the words equally, and carries a question with no rare word.
+- `score` (the default): `w * cosine + (1 - w) * bm25 / best_bm25`. A document missing from a list
+  counts 0 there. BM25 is scaled by the best BM25 score of the query, so a rare word that only a few
+  documents share (a code, a surname) lifts exactly those documents, while the cosine still orders
+  documents that match the words equally. The cosine's share `w` depends on the query
+  (`dense_weight`): a query that names something (a code, a number, an id, a capitalised name after
+  its first word) gets `NAMED_DENSE_WEIGHT`, so the documents that carry the name win; a query in plain
+  words gets `PLAIN_DENSE_WEIGHT`, so that a weak match of one of its common words (BM25's best is
+  always 1 after scaling, however weak) cannot push out documents that mean what was asked.
 - `rrf`: reciprocal rank fusion, `sum of 1 / (RRF_K + rank)` over the lists. Ranks only, no scores: a
   dense list that knows nothing of a code still fills half of the vote.
 
 Measured with `python -m bench.quality` on the dev season's judged set (the numbers and what else was
-tried are in docs/ai/qdrant_usage_guide.md): `score` with `DENSE_WEIGHT` = 0.3 is the best overall and
-by recall on every kind of query; min-max, z-score, a falloff-scaled keyword weight and RRF (k 10 to
-60) were each worse overall on the tuned queries; RRF loses most on codes.
+tried are in docs/ai/qdrant_usage_guide.md): one weight for every query was best at 0.5 on the tuned
+queries but cost codes their exact hits (0.3 kept them); the query-aware pair keeps both. Min-max,
+z-score, a falloff-scaled keyword weight, a weight set by how many query words one BM25 hit covers,
+and RRF (k 10 to 60) were each worse on the tuned or the held-out queries; RRF loses most on codes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -26,8 +32,14 @@ from schemas.search import Fusion
 
 #: How many candidates each list contributes.
 CANDIDATES: Final = 100
-#: The cosine's share of a `score`-fused hit; BM25 (scaled to the query's best) has the rest.
-DENSE_WEIGHT: Final = 0.3
+#: The cosine's share of a `score`-fused hit when the query names something; BM25 (scaled to the
+#: query's best) has the rest.
+NAMED_DENSE_WEIGHT: Final = 0.3
+#: The cosine's share when the query is in plain words.
+PLAIN_DENSE_WEIGHT: Final = 0.5
+#: A code ("FD-004", "CONF-1018"), a number, or an id joined by a dot or underscore ("amara.o").
+_NAMING: Final = re.compile(r"\d|\w[._]\w")
+_WORD: Final = re.compile(r"[^\W\d_][\w'-]*")
 #: Reciprocal rank fusion's k.
 RRF_K: Final = 60
 
@@ -40,8 +52,22 @@ class Ranked:
     score: float
 
 
-def fuse(dense: Sequence[Ranked], keyword: Sequence[Ranked], how: Fusion) -> list[Ranked]:
-    """One list, best first; ties keep the order in which the ids were first seen (dense first)."""
+def names_something(query: str) -> bool:
+    """Whether the query names something exactly: a code, a number, an id, or a capitalised word after
+    its first (a sentence's first word is capitalised anyway)."""
+    return _NAMING.search(query) is not None or any(w[0].isupper() for w in _WORD.findall(query)[1:])
+
+
+def dense_weight(query: str) -> float:
+    """The cosine's share of a `score`-fused hit for this query."""
+    return NAMED_DENSE_WEIGHT if names_something(query) else PLAIN_DENSE_WEIGHT
+
+
+def fuse(
+    dense: Sequence[Ranked], keyword: Sequence[Ranked], how: Fusion, weight: float = NAMED_DENSE_WEIGHT
+) -> list[Ranked]:
+    """One list, best first; ties keep the order in which the ids were first seen (dense first).
+    `weight` is the cosine's share in `score` fusion (`dense_weight(query)`)."""
     fused: dict[str, float] = {}
     if how == "rrf":
         for ranked in (dense, keyword):
@@ -49,9 +75,9 @@ def fuse(dense: Sequence[Ranked], keyword: Sequence[Ranked], how: Fusion) -> lis
                 fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (RRF_K + rank)
     else:
         for hit in dense:
-            fused[hit.id] = DENSE_WEIGHT * hit.score
+            fused[hit.id] = weight * hit.score
         best = max((hit.score for hit in keyword), default=0.0)
         for hit in keyword:
             share = hit.score / best if best > 0 else 0.0
-            fused[hit.id] = fused.get(hit.id, 0.0) + (1 - DENSE_WEIGHT) * share
+            fused[hit.id] = fused.get(hit.id, 0.0) + (1 - weight) * share
     return sorted((Ranked(i, s) for i, s in fused.items()), key=lambda r: r.score, reverse=True)

@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from knowledge.embedder import Embedder
-from knowledge.fusion import CANDIDATES, Ranked, fuse
+from knowledge.fusion import CANDIDATES, Ranked, dense_weight, fuse
 from knowledge.projector import point_id
 from knowledge.sparse import encoder
 from knowledge.store.base import KnowledgeStore, ScoredPayload, skip_unreadable
@@ -149,7 +149,7 @@ async def _hybrid(
             dense = await store.search(await embedding, filters, limit, with_payload=False)
     except ExceptionGroup as failed:  # callers handle the error itself (StoreUnavailable: 503), not a group
         raise first_error(failed) from None
-    fused = fuse(_ranked(dense), _ranked(keyword.result()), fusion)[:wanted]
+    fused = fuse(_ranked(dense), _ranked(keyword.result()), fusion, dense_weight(query))[:wanted]
     found = await store.retrieve([UUID(f.id) for f in fused])
     payloads = {str(point_id(p["event_id"])): p for p in found if isinstance(p.get("event_id"), str)}
     return [ScoredPayload(f.id, f.score, payloads[f.id]) for f in fused if f.id in payloads]

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from knowledge.fusion import DENSE_WEIGHT, RRF_K, Ranked, fuse
+from knowledge.fusion import NAMED_DENSE_WEIGHT, PLAIN_DENSE_WEIGHT, RRF_K, Ranked, dense_weight, fuse
 
 ids = st.text(alphabet="abcdefgh", min_size=1, max_size=2)
 dense_lists = st.dictionaries(ids, st.floats(-1, 1, allow_nan=False), max_size=12)
@@ -17,13 +17,15 @@ def ranked(scores: dict[str, float]) -> list[Ranked]:
     return [Ranked(i, s) for i, s in sorted(scores.items(), key=lambda kv: kv[1], reverse=True)]
 
 
-@given(dense_lists, keyword_lists)
-def test_score_fusion_is_weighted_cosine_plus_scaled_bm25(dense: dict[str, float], keyword: dict[str, float]) -> None:
-    fused = fuse(ranked(dense), ranked(keyword), "score")
+@given(dense_lists, keyword_lists, st.sampled_from([NAMED_DENSE_WEIGHT, PLAIN_DENSE_WEIGHT]))
+def test_score_fusion_is_weighted_cosine_plus_scaled_bm25(
+    dense: dict[str, float], keyword: dict[str, float], weight: float
+) -> None:
+    fused = fuse(ranked(dense), ranked(keyword), "score", weight)
     assert {f.id for f in fused} == dense.keys() | keyword.keys()
     best = max(keyword.values(), default=1.0)
     for hit in fused:
-        expected = DENSE_WEIGHT * dense.get(hit.id, 0.0) + (1 - DENSE_WEIGHT) * keyword.get(hit.id, 0.0) / best
+        expected = weight * dense.get(hit.id, 0.0) + (1 - weight) * keyword.get(hit.id, 0.0) / best
         assert hit.score == pytest.approx(expected)
     assert [f.score for f in fused] == sorted((f.score for f in fused), reverse=True)
 
@@ -43,3 +45,26 @@ def test_a_rare_word_match_outranks_a_closer_meaning() -> None:
     dense = [Ranked("generic", 0.66), Ranked("names-the-code", 0.30)]
     keyword = [Ranked("names-the-code", 16.1), Ranked("generic", 5.5)]
     assert fuse(dense, keyword, "score")[0].id == "names-the-code"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["FD-004", "CONF-1018", "what happened in 1931", "amara.o's theories", "lenka_h", "Dr Elara Blackstone",
+     "the scholar nicknamed Copperhead", "Which scholars were promoted to Director?"],
+)  # fmt: skip
+def test_a_query_that_names_something_leans_on_its_exact_words(query: str) -> None:
+    assert dense_weight(query) == NAMED_DENSE_WEIGHT
+
+
+@pytest.mark.parametrize(
+    "query", ["Who gave money to the archive?", "expeditions that came back empty-handed", "rumours", "", "   "]
+)
+def test_a_query_in_plain_words_leans_on_its_meaning(query: str) -> None:
+    assert dense_weight(query) == PLAIN_DENSE_WEIGHT > NAMED_DENSE_WEIGHT
+
+
+def test_a_weak_match_of_a_common_word_does_not_push_out_what_the_query_means() -> None:
+    """Plain words: BM25's best shares one word with the query and nothing of its meaning."""
+    dense = [Ranked("means-it", 0.60), Ranked("shares-a-word", 0.05)]
+    keyword = [Ranked("shares-a-word", 10.2), Ranked("means-it", 5.6)]
+    assert fuse(dense, keyword, "score", dense_weight("who gave money to the archive"))[0].id == "means-it"
