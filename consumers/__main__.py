@@ -7,6 +7,7 @@ then the Kafka clients and the store close. A second signal exits at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 
@@ -20,6 +21,7 @@ from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings, configure_logging
 from knowledge.runtime import open_knowledge
 from knowledge.settings import KnowledgeSettings
+from knowledge.store.edge_optimizer import keep_optimized
 from knowledge.tracing import TracingSettings, configure_tracing
 
 log = structlog.get_logger(__name__)
@@ -53,9 +55,13 @@ async def run() -> None:
         ingest_loop(consumer_settings, embedder, store, on_indexed=notices) as ingest,
     ):
         log.info("consumer_started", topics=consumer_settings.topics, group=consumer_settings.kafka_group_id)
+        optimizing = asyncio.create_task(keep_optimized(store, knowledge_settings), name="store_optimizer")
         try:
             await ingest.run(stop)
         finally:
+            optimizing.cancel()  # an optimization under way is given up: the shard served is complete
+            with contextlib.suppress(asyncio.CancelledError):
+                await optimizing
             await notices_producer.stop()
 
 

@@ -42,6 +42,14 @@ QUERIES_WAITING = Gauge("queries_waiting", "Search queries waiting to be embedde
 QUERIES_REFUSED = Counter(
     "queries_refused_total", "Search queries refused with 503: the queue was full or the deadline passed.", ["why"]
 )
+STORE_OPTIMIZATIONS = Counter(
+    "store_optimizations_total",
+    "Background optimizations of the embedded store: switched to the optimized copy, or failed.",
+    ["outcome"],
+)
+STORE_OPTIMIZE_SECONDS = Gauge(
+    "store_last_optimize_seconds", "How long the last background optimization took, copy to switch."
+)
 LIVE_SUBSCRIPTIONS = Gauge("live_subscriptions", "Open live subscriptions (WebSocket and SSE).")
 UNREADABLE_POINTS = Counter(
     "unreadable_points_total", "Stored points left out of an answer because their payload cannot be decoded."

@@ -37,6 +37,13 @@ class KnowledgeSettings(BaseSettings):
         default=None, ge=1, description="Copies that must acknowledge a write (at most the replication factor)."
     )
     collection_name: str = Field(default="great-work-knowledge", min_length=1, max_length=255)
+    edge_optimize_after: int = Field(
+        default=20_000,
+        ge=0,
+        description="The embedded store is optimized in the background once this many points were written "
+        "since it last was (0: never).",
+    )
+    edge_optimize_check_s: float = Field(default=30.0, gt=0, description="How often that is checked.")
     embed_batch_size: int = Field(
         default=8, ge=1, le=1024, description="Texts per model call; small batches are fastest on 2 CPU cores."
     )

@@ -20,6 +20,7 @@ from consumers.loop import ingest_loop
 from knowledge.breaker import CircuitBreaker
 from knowledge.embedder import FastembedEmbedder
 from knowledge.runtime import open_knowledge
+from knowledge.store.edge_optimizer import keep_optimized
 from schemas.documents import DocumentBase
 from service.auth import KeyRing
 from service.background import supervised
@@ -82,6 +83,7 @@ def create_app(
             app.state.begin_shutdown = lambda then: asyncio.run_coroutine_threadsafe(end_streams_then(then), loop)
             relaying: asyncio.Task[None] | None = None
             async with asyncio.TaskGroup() as tasks:
+                optimizing = tasks.create_task(keep_optimized(store, settings.knowledge), name="store_optimizer")
                 if settings.service.run_consumer:
                     breaker = CircuitBreaker()
 
@@ -101,6 +103,7 @@ def create_app(
                     yield {"runtime": runtime}
                 finally:
                     begin_shutdown()
+                    optimizing.cancel()  # an optimization under way is given up: the shard served is complete
                     if relaying is not None:  # runs until cancelled: it holds no work to finish
                         relaying.cancel()
 

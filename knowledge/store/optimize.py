@@ -1,15 +1,22 @@
-"""`python -m knowledge.store.optimize`: build the embedded store's HNSW index, offline.
+"""`python -m knowledge.store.optimize`: build the embedded store's HNSW index and merge its segments.
 
-Qdrant Edge runs no background optimizer, and `optimize()` holds the GIL for its whole run, so the
-service never calls it. Run this with the service stopped (the shard belongs to one process), e.g.
-at a deploy: at 100k events it takes about 90 s on 2 cores and turns a 20 ms brute-force search into
-a 1 ms HNSW search (bench/).
+Qdrant Edge runs no background optimizer, and `optimize()` holds the GIL for its whole run, so a
+serving process never calls it. Without arguments this optimizes the store of the settings, which no
+process may hold (the service stopped): at 100k events it takes about 90 s on 2 cores. With
+`--shard PATH` it optimizes the shard directory at PATH at a lower CPU priority: the serving process
+runs it on a copy of its shard and switches to the result (`knowledge/store/edge_optimizer.py`).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
+import os
 import time
+from pathlib import Path
+
+import qdrant_edge as edge
 
 from knowledge.runtime import PACKAGED_MODEL_IDENTITY
 from knowledge.settings import KnowledgeSettings
@@ -26,8 +33,27 @@ async def optimize(settings: KnowledgeSettings) -> dict[str, object]:
         return {"before": before, "after": store.info(), "seconds": round(time.perf_counter() - started, 1)}
 
 
+def optimize_shard(path: Path) -> dict[str, object]:
+    """Optimize the shard directory at `path` (held by no process), at a lower CPU priority."""
+    os.nice(10)
+    shard = edge.EdgeShard.load(str(path))
+    try:
+        started = time.perf_counter()
+        shard.optimize()
+        shard.flush()
+        return {"points": shard.info().points_count, "seconds": round(time.perf_counter() - started, 1)}
+    finally:
+        shard.close()
+
+
 def main() -> None:
-    print(asyncio.run(optimize(KnowledgeSettings())))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shard", type=Path, help="a shard directory to optimize instead of the settings' store")
+    args = parser.parse_args()
+    if args.shard is not None:
+        print(json.dumps(optimize_shard(args.shard)))
+    else:
+        print(asyncio.run(optimize(KnowledgeSettings())))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 Edge calls are blocking and some hold the GIL, so each runs in a worker thread: writes on one thread
 (in order), reads on a small pool. One process owns a data directory (the WAL is locked), so in
-embedded mode the consumer and the API share one process. `optimize()` can hold the GIL for seconds
-and is never called on a hot path. The collection's identity (model, dimension, vector name) is
-kept in a JSON file beside the shard, and checked on every open.
+embedded mode the consumer and the API share one process. `optimize()` holds the GIL for its whole
+run (about 90 s per 100k points) and is never called in a serving process: the serving process
+optimizes a copy in another process and switches to it (`knowledge/store/edge_optimizer.py`, which
+uses the copy, catch-up and switch steps here). The collection's identity (model, dimension, vector
+name) is kept in a JSON file beside the shard, and checked on every open.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shutil
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 from uuid import UUID
 
 import qdrant_edge as edge
@@ -75,23 +79,53 @@ def _edge_field(condition: FieldTest) -> Any:
     return edge.FieldCondition(key=condition.key, range=edge.RangeFloat(gte=condition.gte, lte=condition.lte))
 
 
+#: An optimized copy's directory: the shard's own name, then `.opt` and when it was taken.
+_COPY_SUFFIX: Final = re.compile(r"\.opt\d+$")
+#: Points copied into an optimized copy per write while it catches up (each write holds the GIL).
+CATCH_UP_BATCH: Final = 256
+
+
+def _identity_file(path: Path) -> Path:
+    return path.with_name(path.name + ".identity.json")
+
+
+def _optimized_file(path: Path) -> Path:
+    """Beside a shard: how many points it held when it was last optimized."""
+    return path.with_name(path.name + ".optimized.json")
+
+
 class QdrantEdgeStore:
     """One Qdrant Edge shard holding one collection."""
 
-    def __init__(self, path: Path, timeout_s: float) -> None:
+    def __init__(self, path: Path, timeout_s: float, alias_file: Path | None = None) -> None:
         self._path = path
-        self._identity_file = path.with_name(path.name + ".identity.json")
+        self._identity_file = _identity_file(path)
+        self._alias_file = alias_file
         self._timeout_s = timeout_s
         self._shard: Any = None
         self._vector_name = ""
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-write")
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="edge-read")
+        #: Points written since the shard was last optimized (from its record, then counted).
+        self.written_since_optimized = 0
+        #: While a copy is being optimized: the ids written or deleted since it was taken.
+        self._changed: set[str] | None = None
+
+    @property
+    def path(self) -> Path:
+        """The directory of the shard being served."""
+        return self._path
+
+    @property
+    def timeout_s(self) -> float:
+        """The longest any call on the shard waits."""
+        return self._timeout_s
 
     @classmethod
     @asynccontextmanager
     async def open(cls, settings: KnowledgeSettings) -> AsyncIterator[QdrantEdgeStore]:
         """The store at `settings.edge_path`, closed on exit."""
-        store = cls(settings.edge_path, settings.qdrant_timeout_s)
+        store = cls(settings.edge_path, settings.qdrant_timeout_s, settings.edge_alias_file)
         try:
             yield store
         finally:
@@ -131,6 +165,28 @@ class QdrantEdgeStore:
             if field not in existing:
                 self._shard.update(edge.UpdateOperation.create_field_index(field, _INDEX_SCHEMAS[kind]))
         self._identity_file.write_text(json.dumps(identity.as_metadata()))
+        optimized = _optimized_file(self._path)
+        at = json.loads(optimized.read_text()).get("points", 0) if optimized.is_file() else 0
+        self.written_since_optimized = max(0, int(self._shard.info().points_count) - int(at))
+        self._remove_left_over_copies()
+
+    def _remove_left_over_copies(self) -> None:
+        """Copies of this shard that a stopped process was optimizing (the shard being served is not one
+        of them, and is held by this process now)."""
+        root = _COPY_SUFFIX.sub("", self._path.name)
+        left_over = [
+            left
+            for left in self._path.parent.glob(f"{glob_escape(root)}.opt*")
+            if left != self._path and _COPY_SUFFIX.fullmatch(left.name[len(root) :]) and left.is_dir()
+        ]
+        served_as_copy = self._path.name != root and self._alias_names(self._path.name)
+        for left in left_over + ([self._path.with_name(root)] if served_as_copy else []):
+            _remove_shard_files(left)
+
+    def _alias_names(self, shard: str) -> bool:
+        if self._alias_file is None or not self._alias_file.is_file():
+            return False
+        return bool(json.loads(self._alias_file.read_text()).get("shard") == shard)
 
     async def ensure_collection(self, identity: CollectionIdentity) -> None:
         self._vector_name = identity.vector_name
@@ -157,8 +213,17 @@ class QdrantEdgeStore:
             except (TypeError, ValueError, OverflowError) as exc:  # a value Qdrant cannot hold
                 raise StoreRejected(f"point {point.id}: {str(exc).splitlines()[0]}") from exc
         if points:
-            shard = self._shard_or_fail()
-            await self._run(self._writer, shard.update, edge.UpdateOperation.upsert_points(points))
+            upsert = edge.UpdateOperation.upsert_points(points)
+            await self._run(self._writer, self._update, upsert, [str(p.id) for p in points])
+
+    def _update(self, operation: Any, ids: Sequence[str]) -> None:
+        """On the writer thread: one update of the shard being served (looked up here, so that no write
+        can miss a switch to an optimized copy, which is made on this thread too), its ids noted for a
+        copy being optimized."""
+        self._shard_or_fail().update(operation)
+        self.written_since_optimized += len(ids)
+        if self._changed is not None:
+            self._changed.update(ids)
 
     async def search(
         self, query: list[float] | Sparse, filters: SearchFilters, limit: int, *, with_payload: bool = True
@@ -241,9 +306,9 @@ class QdrantEdgeStore:
             records = await self._run(self._readers, shard.retrieve, unreadable, False, True)
             blank = [edge.Point(id=r.id, vector=r.vector, payload={}) for r in records if r.vector]
             if blank:
-                await self._run(self._writer, shard.update, edge.UpdateOperation.upsert_points(blank))
+                await self._run(self._writer, self._update, edge.UpdateOperation.upsert_points(blank), [])
         doomed: list[int | UUID | str] = list(ids)
-        await self._run(self._writer, shard.update, edge.UpdateOperation.delete_points(doomed))
+        await self._run(self._writer, self._update, edge.UpdateOperation.delete_points(doomed), ids)
 
     async def scroll_by_time(
         self,
@@ -276,10 +341,87 @@ class QdrantEdgeStore:
 
     async def optimize(self) -> bool:
         """Build the HNSW index and merge segments. Blocking and GIL-bound for a long time (about 90 s
-        per 100k points on 2 cores): the service never calls it; operators run
-        `python -m knowledge.store.optimize` while the service is stopped."""
+        per 100k points on 2 cores): a serving process never calls it (it optimizes a copy in another
+        process: knowledge/store/edge_optimizer.py); `python -m knowledge.store.optimize` runs it on a
+        store no process holds."""
         shard = self._shard_or_fail()
-        return bool(await asyncio.get_running_loop().run_in_executor(self._writer, shard.optimize))
+
+        def optimize() -> bool:
+            done = bool(shard.optimize())
+            _optimized_file(self._path).write_text(json.dumps({"points": int(shard.info().points_count)}))
+            self.written_since_optimized = 0
+            return done
+
+        return await asyncio.get_running_loop().run_in_executor(self._writer, optimize)
+
+    # --- optimizing a copy while serving (the steps; knowledge/store/edge_optimizer.py runs them) -----
+
+    async def take_copy(self, stamp: int) -> Path:
+        """Flush the shard and copy its directory (on the writer thread: no write comes between); from
+        now on every id written or deleted is noted. The copy's directory is returned."""
+        target = self._path.with_name(f"{_COPY_SUFFIX.sub('', self._path.name)}.opt{stamp}")
+
+        def copy() -> None:
+            self._shard_or_fail().flush()
+            _remove_shard_files(target)
+            shutil.copytree(self._path, target)
+            self._changed = set()
+
+        await asyncio.get_running_loop().run_in_executor(self._writer, copy)
+        return target
+
+    async def drop_copy(self, copy: Path) -> None:
+        """Give up a copy: stop noting ids and delete it, unless it is served already (a switch that
+        was under way when the caller was cancelled finished first: both run on the writer thread)."""
+
+        def drop() -> None:
+            if self._path != copy:
+                self._changed = None
+                _remove_shard_files(copy)
+
+        await asyncio.get_running_loop().run_in_executor(self._writer, drop)
+
+    async def catch_up(self, copy: Any) -> int:
+        """Copy into the shard `copy` the points written or deleted since it was taken, as they are now;
+        return how many. Off the writer thread, in batches: writes go on meanwhile, and are noted."""
+        changed = sorted(await asyncio.get_running_loop().run_in_executor(self._writer, self._take_changed))
+        for start in range(0, len(changed), CATCH_UP_BATCH):
+            await self._run(
+                self._readers, _copy_batch, self._shard_or_fail(), copy, changed[start : start + CATCH_UP_BATCH]
+            )
+        return len(changed)
+
+    def _take_changed(self) -> set[str]:
+        """On the writer thread (so that no write's ids fall between): the ids noted so far; noting
+        starts afresh."""
+        changed, self._changed = self._changed or set(), set()
+        return changed
+
+    async def switch_to(self, copy: Any, path: Path) -> Any:
+        """On the writer thread (no write comes between): the last noted points copied, the copy flushed
+        and named by the alias file (where the next process opens the store), then served from here on.
+        Returns the shard served before, for the caller to close once the reads in flight are done."""
+
+        def switch() -> Any:
+            for start in range(0, len(changed := sorted(self._changed or ())), CATCH_UP_BATCH):
+                _copy_batch(self._shard_or_fail(), copy, changed[start : start + CATCH_UP_BATCH])
+            copy.flush()
+            for name in (_identity_file, _optimized_file):
+                if name(self._path).is_file():
+                    shutil.copyfile(name(self._path), name(path))
+            _optimized_file(path).write_text(json.dumps({"points": int(copy.info().points_count)}))
+            if self._alias_file is not None:
+                _write_alias(self._alias_file, path.name)
+            served, self._shard, self._path, self._changed = self._shard, copy, path, None
+            self._identity_file = _identity_file(path)
+            self.written_since_optimized = 0
+            return served
+
+        return await asyncio.get_running_loop().run_in_executor(self._writer, switch)
+
+    async def close_replaced(self, shard: Any, path: Path) -> None:
+        """Close a shard that is no longer served and delete its files."""
+        await asyncio.get_running_loop().run_in_executor(self._readers, _close_and_remove, shard, path)
 
     def info(self) -> dict[str, int]:
         """Points, segments and indexed vectors of the shard."""
@@ -303,13 +445,44 @@ def _flush_and_close(shard: Any) -> None:
     shard.close()
 
 
-def switch_alias(settings: KnowledgeSettings, target: str) -> None:
-    """Point the collection at the shard `target` (atomically: a temporary file renamed over the alias
-    file); read by the next process that opens the store."""
-    alias = settings.edge_alias_file
+def _copy_batch(source: Any, target: Any, ids: list[str]) -> None:
+    """The points `ids` as `source` holds them now, written to `target`; those `source` lacks deleted."""
+    records = source.retrieve(ids, True, True)
+    present = {str(r.id) for r in records}
+    if records:
+        points = [edge.Point(id=r.id, vector=r.vector, payload=r.payload or {}) for r in records]
+        target.update(edge.UpdateOperation.upsert_points(points))
+    gone: list[int | UUID | str] = [i for i in ids if i not in present]
+    if gone:
+        target.update(edge.UpdateOperation.delete_points(gone))
+
+
+def _remove_shard_files(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    for name in (_identity_file, _optimized_file):
+        name(path).unlink(missing_ok=True)
+
+
+def _close_and_remove(shard: Any, path: Path) -> None:
+    shard.close()
+    _remove_shard_files(path)
+
+
+def glob_escape(name: str) -> str:
+    """`name` with glob's special characters escaped."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _write_alias(alias: Path, target: str) -> None:
     temporary = alias.with_name(alias.name + ".tmp")
     temporary.write_text(json.dumps({"shard": target, "switched_at": datetime.now(UTC).isoformat()}) + "\n")
     os.replace(temporary, alias)
+
+
+def switch_alias(settings: KnowledgeSettings, target: str) -> None:
+    """Point the collection at the shard `target` (atomically: a temporary file renamed over the alias
+    file); read by the next process that opens the store."""
+    _write_alias(settings.edge_alias_file, target)
 
 
 def shard_in_use(path: Path) -> bool:

@@ -1,0 +1,151 @@
+"""The embedded store optimized while it serves (knowledge/store/edge_optimizer.py), on the real Qdrant
+Edge engine, the real model and a real optimizing process: writes made while the copy is optimized
+are all in the shard switched to, deletes too; the next process opens the optimized shard; a given-up
+attempt leaves the shard served whole and no copy behind; a copy left by a stopped process is deleted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from knowledge.embedder import FastembedEmbedder
+from knowledge.metrics import STORE_OPTIMIZATIONS
+from knowledge.projector import point_id
+from knowledge.runtime import identity_of
+from knowledge.settings import KnowledgeSettings
+from knowledge.store.edge_optimizer import keep_optimized, optimize_in_background
+from knowledge.store.qdrant_edge import QdrantEdgeStore
+from schemas.documents import DocumentBase
+from schemas.search import SearchFilters
+from tests.conftest import wait_until
+from tests.knowledge.test_reads import game_event, put
+
+START = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def events(first: int, count: int, message: str = "the archive flooded") -> list[DocumentBase]:
+    return [
+        game_event(f"evt-{i}", f"p{i % 7}", START + timedelta(minutes=i), {"message": f"{message} {i}"})
+        for i in range(first, first + count)
+    ]
+
+
+def settings_in(tmp_path: Path, **extra: float | int) -> KnowledgeSettings:
+    return KnowledgeSettings(data_dir=tmp_path, collection_name="opt-test", qdrant_timeout_s=1.0, **extra)  # type: ignore[arg-type]
+
+
+def copies(data_dir: Path) -> list[Path]:
+    return list(data_dir.glob("edge/opt-test.opt*"))
+
+
+async def message_of(store: QdrantEdgeStore, event_id: str) -> str | None:
+    found = await store.retrieve([point_id(event_id)])
+    return str(found[0]["payload"]["message"]) if found else None
+
+
+async def test_writes_made_while_a_copy_is_optimized_are_all_in_the_shard_switched_to(
+    tmp_path: Path, embedder: FastembedEmbedder
+) -> None:
+    settings = settings_in(tmp_path)
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(identity_of(embedder))
+        await put(store, embedder, events(0, 400))
+        served = store.path
+        optimizing = asyncio.create_task(optimize_in_background(store))
+        written, rounds = 400, 0
+        while not optimizing.done():  # write, rewrite and delete throughout the optimization
+            await put(store, embedder, events(written, 20) + events(rounds * 5 % 200, 5, "rewritten"))
+            await store.delete([point_id(f"evt-{200 + rounds}")])
+            written, rounds = written + 20, rounds + 1
+            await asyncio.sleep(0.05)
+        report = await optimizing
+        assert 3 <= rounds < 200, "writes went on while the copy was optimized"
+        assert store.path != served and store.path.name == report["shard"]
+        assert not served.exists(), "the shard served before is deleted"
+        assert json.loads(settings.edge_alias_file.read_text())["shard"] == store.path.name
+        expected = written - rounds
+        assert await store.count() == expected
+        assert await message_of(store, f"evt-{written - 1}") == f"the archive flooded {written - 1}"
+        last_rewritten = (rounds - 1) * 5 % 200
+        assert await message_of(store, f"evt-{last_rewritten}") == f"rewritten {last_rewritten}"
+        assert await message_of(store, f"evt-{200 + rounds - 1}") is None
+        assert store.written_since_optimized < written - 400, "counted afresh from the switch"
+        await put(store, embedder, events(written, 10))  # the switched-to shard takes writes
+    record = store.path.with_name(store.path.name + ".optimized.json")
+    at_switch = json.loads(record.read_text())["points"]
+    async with QdrantEdgeStore.open(settings) as reopened:  # the next process opens the optimized shard
+        await reopened.ensure_collection(identity_of(embedder))
+        assert reopened.path.name == report["shard"]
+        assert await reopened.count() == expected + 10
+        assert reopened.written_since_optimized == expected + 10 - at_switch
+        hits = await reopened.search(await embedder.embed_query("the archive flooded"), SearchFilters(), 5)
+        assert len(hits) == 5
+
+
+async def test_a_given_up_optimization_leaves_the_shard_served_whole_and_no_copy(
+    tmp_path: Path, embedder: FastembedEmbedder
+) -> None:
+    settings = settings_in(tmp_path)
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(identity_of(embedder))
+        await put(store, embedder, events(0, 300))
+        served = store.path
+        optimizing = asyncio.create_task(optimize_in_background(store))
+
+        async def copied() -> bool:
+            return bool(copies(tmp_path))
+
+        await wait_until(copied, timeout_s=30, what="the copy")
+        await asyncio.sleep(0.3)  # the optimizing process is running
+        optimizing.cancel()
+        await asyncio.gather(optimizing, return_exceptions=True)
+        assert store.path == served and not settings.edge_alias_file.exists()
+        assert not copies(tmp_path), "the copy is deleted"
+        await put(store, embedder, events(300, 10))
+        assert await store.count() == 310
+
+
+async def test_a_copy_left_by_a_stopped_process_is_deleted_when_the_store_opens(
+    tmp_path: Path, embedder: FastembedEmbedder
+) -> None:
+    settings = settings_in(tmp_path)
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(identity_of(embedder))
+        await put(store, embedder, events(0, 50))
+    left = tmp_path / "edge" / "opt-test.opt1700000000000"
+    shutil.copytree(settings.edge_path, left)
+    unrelated = tmp_path / "edge" / f"opt-test-{uuid.uuid4().hex[:6]}"  # another collection: left alone
+    unrelated.mkdir()
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(identity_of(embedder))
+        assert await store.count() == 50
+    assert not left.exists() and unrelated.exists()
+
+
+async def test_the_store_is_optimized_in_the_background_once_enough_was_written(
+    tmp_path: Path, embedder: FastembedEmbedder
+) -> None:
+    settings = settings_in(tmp_path, edge_optimize_after=100, edge_optimize_check_s=0.2)
+    switched = STORE_OPTIMIZATIONS.labels(outcome="switched")
+    before = switched._value.get()
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(identity_of(embedder))
+        await put(store, embedder, events(0, 60))
+        keeping = asyncio.create_task(keep_optimized(store, settings))
+        try:
+            await asyncio.sleep(0.6)
+            assert switched._value.get() == before, "60 written: under the threshold"
+            await put(store, embedder, events(60, 60))
+
+            async def optimized() -> bool:
+                return bool(switched._value.get() == before + 1)
+
+            await wait_until(optimized, timeout_s=60, what="the background optimization")
+            assert store.path.name.startswith("opt-test.opt") and await store.count() == 120
+        finally:
+            keeping.cancel()
+            await asyncio.gather(keeping, return_exceptions=True)
