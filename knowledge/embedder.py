@@ -15,6 +15,9 @@ concurrency, and a query either gets its answer in time or is told to come back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -86,6 +89,7 @@ class FastembedEmbedder:
         query_queue: int = 64,
         query_deadline_s: float = 3.0,
         query_cache_size: int = 2048,
+        query_nice: int = 0,
     ) -> None:
         self._model = model
         self._query_model = query_model if query_model is not None else model
@@ -96,7 +100,11 @@ class FastembedEmbedder:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         # Queries get a thread of their own, so a search never waits behind an ingest batch, and
         # queries that arrive together are embedded in one call.
-        self._query_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-query")
+        # Its CPU priority is below ingest's (`query_nice`): where both want the cores, what the game
+        # writes is indexed first and the search waits.
+        self._query_executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="embed-query", initializer=lower_priority, initargs=(query_nice,)
+        )
         self._query_waiting: list[tuple[str, asyncio.Future[Vector]]] = []
         self._query_turn: asyncio.Lock | None = None
         self._query_batch = query_batch
@@ -130,6 +138,7 @@ class FastembedEmbedder:
             query_queue=settings.embed_query_queue,
             query_deadline_s=settings.embed_query_deadline_s,
             query_cache_size=settings.embed_query_cache_size,
+            query_nice=settings.embed_query_nice,
         )
 
     @property
@@ -232,3 +241,11 @@ class FastembedEmbedder:
         """Stop the worker thread."""
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._query_executor.shutdown(wait=True, cancel_futures=True)
+
+
+def lower_priority(nice: int) -> None:
+    """Lower the calling thread's CPU priority by `nice` (Linux keeps a nice value per thread; elsewhere,
+    or where it is refused, the thread keeps its priority)."""
+    if nice > 0:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)

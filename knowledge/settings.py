@@ -59,6 +59,12 @@ class KnowledgeSettings(BaseSettings):
         default=3.0, gt=0, description="A query not embedded within this answers 503 (Retry-After), not later."
     )
     embed_query_cache_size: int = Field(default=2048, ge=0, description="Query texts whose vectors are kept.")
+    embed_query_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower the CPU priority of the query-embedding thread is than ingest's (0: the same).",
+    )
     embed_query_threads: int | None = Field(
         default=1, ge=1, description="onnxruntime threads of the session that embeds search queries; None: all cores."
     )

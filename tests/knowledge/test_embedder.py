@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 from typing import Any
 
 import numpy as np
 
 from knowledge.embedder import FastembedEmbedder
+from knowledge.settings import KnowledgeSettings
 
 
 async def test_vectors_are_384_d_unit_length_and_in_input_order(embedder: FastembedEmbedder) -> None:
@@ -181,3 +184,14 @@ async def test_a_repeated_query_comes_from_the_bounded_cache(embedder: Fastembed
         assert len(small._query_cache) == 2
     finally:
         small.close()
+
+
+def test_queries_are_embedded_at_a_lower_cpu_priority_than_ingest(embedder: FastembedEmbedder) -> None:
+    """Where both want the cores, ingest goes first (EMBED_QUERY_NICE, per thread on Linux)."""
+
+    def nice_here() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    ingest = embedder._executor.submit(nice_here).result()
+    query = embedder._query_executor.submit(nice_here).result()
+    assert query == min(19, ingest + KnowledgeSettings().embed_query_nice) > ingest
