@@ -128,6 +128,7 @@ async def measure(settings: KnowledgeSettings, requests: int, env: dict[str, str
     port = _free_port()
     api_env = {**os.environ, **env, "RUN_CONSUMER": "false", "API_PORT": str(port), "LOG_LEVEL": "WARNING"}
     api_env |= {"DATA_DIR": str(settings.data_dir), "COLLECTION_NAME": settings.collection_name}
+    api_env["EDGE_OPTIMIZE_AFTER"] = "0"  # the store as it is, unoptimized or optimized by hand (see bench.optimize)
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "service", cwd=ROOT, env=api_env)
     base_url = f"http://127.0.0.1:{port}"
     try:
