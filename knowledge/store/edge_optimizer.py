@@ -42,6 +42,8 @@ log = structlog.get_logger(__name__)
 SWITCH_WHEN_FEWER: Final = 512
 #: Catch-up rounds at most, before switching anyway (ingest faster than the catch-up).
 MAX_ROUNDS: Final = 20
+#: After failures, the next attempt waits twice as long each time, up to this.
+MAX_RETRY_WAIT_S: Final = 3600.0
 #: The optimizing process gets this much time at most.
 OPTIMIZE_TIMEOUT_S: Final = 3600.0
 
@@ -49,18 +51,21 @@ OPTIMIZE_TIMEOUT_S: Final = 3600.0
 async def keep_optimized(store: KnowledgeStore, settings: KnowledgeSettings) -> None:
     """Until cancelled: every `EDGE_OPTIMIZE_CHECK_S`, optimize the embedded store in the background
     if `EDGE_OPTIMIZE_AFTER` points were written since it was last optimized. A failed attempt is
-    logged and counted, and tried again at the next check. Returns at once for a Qdrant server (it
+    logged and counted, and tried again after twice the wait (up to an hour). Returns at once for a Qdrant server (it
     optimizes itself) or when `EDGE_OPTIMIZE_AFTER` is 0."""
     if not isinstance(store, QdrantEdgeStore) or settings.edge_optimize_after == 0:
         return
+    wait_s = settings.edge_optimize_check_s
     while True:
-        await asyncio.sleep(settings.edge_optimize_check_s)
+        await asyncio.sleep(wait_s)
         if store.written_since_optimized >= settings.edge_optimize_after:
             try:
                 await optimize_in_background(store)
+                wait_s = settings.edge_optimize_check_s
             except Exception as exc:  # Edge raises bare Exceptions; the shard served is intact either way
                 STORE_OPTIMIZATIONS.labels(outcome="failed").inc()
-                log.error("store_optimize_failed", error=str(exc)[:300])
+                wait_s = min(wait_s * 2, MAX_RETRY_WAIT_S)  # e.g. a full disk: not a 350 MB copy every check
+                log.error("store_optimize_failed", error=str(exc)[:300], next_try_s=wait_s)
 
 
 async def optimize_in_background(store: QdrantEdgeStore) -> dict[str, Any]:

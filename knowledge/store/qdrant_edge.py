@@ -12,6 +12,7 @@ name) is kept in a JSON file beside the shard, and checked on every open.
 from __future__ import annotations
 
 import asyncio
+import glob
 import json
 import os
 import re
@@ -176,7 +177,7 @@ class QdrantEdgeStore:
         root = _COPY_SUFFIX.sub("", self._path.name)
         left_over = [
             left
-            for left in self._path.parent.glob(f"{glob_escape(root)}.opt*")
+            for left in self._path.parent.glob(f"{glob.escape(root)}.opt*")
             if left != self._path and _COPY_SUFFIX.fullmatch(left.name[len(root) :]) and left.is_dir()
         ]
         served_as_copy = self._path.name != root and self._alias_names(self._path.name)
@@ -364,7 +365,11 @@ class QdrantEdgeStore:
         def copy() -> None:
             self._shard_or_fail().flush()
             _remove_shard_files(target)
-            shutil.copytree(self._path, target)
+            try:
+                shutil.copytree(self._path, target)
+            except BaseException:  # e.g. the disk is full: no partial copy is left behind
+                _remove_shard_files(target)
+                raise
             self._changed = set()
 
         await asyncio.get_running_loop().run_in_executor(self._writer, copy)
@@ -466,11 +471,6 @@ def _remove_shard_files(path: Path) -> None:
 def _close_and_remove(shard: Any, path: Path) -> None:
     shard.close()
     _remove_shard_files(path)
-
-
-def glob_escape(name: str) -> str:
-    """`name` with glob's special characters escaped."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def _write_alias(alias: Path, target: str) -> None:

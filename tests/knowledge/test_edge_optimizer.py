@@ -6,8 +6,11 @@ attempt leaves the shard served whole and no copy behind; a copy left by a stopp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import shutil
+import signal
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,6 +149,54 @@ async def test_the_store_is_optimized_in_the_background_once_enough_was_written(
 
             await wait_until(optimized, timeout_s=60, what="the background optimization")
             assert store.path.name.startswith("opt-test.opt") and await store.count() == 120
+        finally:
+            keeping.cancel()
+            await asyncio.gather(keeping, return_exceptions=True)
+
+
+def optimizing_processes(under: Path) -> list[int]:
+    """Pids of running `python -m knowledge.store.optimize --shard` processes on a shard under `under`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            line = (proc / "cmdline").read_bytes() if proc.name.isdigit() else b""
+            if b"knowledge.store.optimize\0--shard\0" + str(under).encode() in line:
+                found.append(int(proc.name))
+    return found
+
+
+async def test_an_optimizing_process_killed_is_a_failed_attempt_and_the_next_one_switches(
+    tmp_path: Path, embedder: FastembedEmbedder
+) -> None:
+    """The fault is real: the child is killed with SIGKILL, as the kernel's OOM killer would."""
+    settings = settings_in(tmp_path, edge_optimize_after=100, edge_optimize_check_s=0.3)
+    failed, switched = STORE_OPTIMIZATIONS.labels(outcome="failed"), STORE_OPTIMIZATIONS.labels(outcome="switched")
+    failed_before, switched_before = failed._value.get(), switched._value.get()
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(identity_of(embedder))
+        await put(store, embedder, events(0, 200))
+        served = store.path
+        keeping = asyncio.create_task(keep_optimized(store, settings))
+        try:
+
+            async def child() -> bool:
+                return bool(optimizing_processes(tmp_path))
+
+            await wait_until(child, timeout_s=30, what="the optimizing process")
+            for pid in optimizing_processes(tmp_path):
+                os.kill(pid, signal.SIGKILL)
+
+            async def gave_up() -> bool:
+                return bool(failed._value.get() == failed_before + 1)
+
+            await wait_until(gave_up, timeout_s=30, what="the failed attempt")
+            assert store.path == served and not copies(tmp_path) and await store.count() == 200
+
+            async def switched_later() -> bool:
+                return bool(switched._value.get() == switched_before + 1)
+
+            await wait_until(switched_later, timeout_s=60, what="the next attempt")
+            assert store.path != served and await store.count() == 200
         finally:
             keeping.cancel()
             await asyncio.gather(keeping, return_exceptions=True)
