@@ -72,10 +72,11 @@ async def optimize_in_background(store: QdrantEdgeStore) -> dict[str, Any]:
     """Copy, optimize in another process, catch up and switch (the module docstring); what was done."""
     started = time.monotonic()
     served = store.path
-    copy_path = await store.take_copy(int(time.time() * 1000))
+    copy_path = store.copy_path(int(time.time() * 1000))
     log.info("store_optimize_started", shard=served.name, copy=copy_path.name)
     copy: Any = None
     try:
+        await store.take_copy(copy_path)  # cancelled meanwhile, the copy still ends; dropping it comes after
         await _optimize_in_process(copy_path)
         copy = await asyncio.to_thread(edge.EdgeShard.load, str(copy_path))
         rounds, caught_up = 0, 0

@@ -357,10 +357,13 @@ class QdrantEdgeStore:
 
     # --- optimizing a copy while serving (the steps; knowledge/store/edge_optimizer.py runs them) -----
 
-    async def take_copy(self, stamp: int) -> Path:
-        """Flush the shard and copy its directory (on the writer thread: no write comes between); from
-        now on every id written or deleted is noted. The copy's directory is returned."""
-        target = self._path.with_name(f"{_COPY_SUFFIX.sub('', self._path.name)}.opt{stamp}")
+    def copy_path(self, stamp: int) -> Path:
+        """Where a copy of the shard taken at `stamp` goes."""
+        return self._path.with_name(f"{_COPY_SUFFIX.sub('', self._path.name)}.opt{stamp}")
+
+    async def take_copy(self, target: Path) -> None:
+        """Flush the shard and copy its directory to `target` (on the writer thread: no write comes
+        between); from now on every id written or deleted is noted."""
 
         def copy() -> None:
             self._shard_or_fail().flush()
@@ -373,7 +376,6 @@ class QdrantEdgeStore:
             self._changed = set()
 
         await asyncio.get_running_loop().run_in_executor(self._writer, copy)
-        return target
 
     async def drop_copy(self, copy: Path) -> None:
         """Give up a copy: stop noting ids and delete it, unless it is served already (a switch that

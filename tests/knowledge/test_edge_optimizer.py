@@ -38,7 +38,7 @@ def events(first: int, count: int, message: str = "the archive flooded") -> list
 
 
 def settings_in(tmp_path: Path, **extra: float | int) -> KnowledgeSettings:
-    return KnowledgeSettings(data_dir=tmp_path, collection_name="opt-test", qdrant_timeout_s=1.0, **extra)  # type: ignore[arg-type]
+    return KnowledgeSettings(data_dir=tmp_path, collection_name="opt-test", **extra)  # type: ignore[arg-type]
 
 
 def copies(data_dir: Path) -> list[Path]:
@@ -60,7 +60,7 @@ async def test_writes_made_while_a_copy_is_optimized_are_all_in_the_shard_switch
         served = store.path
         optimizing = asyncio.create_task(optimize_in_background(store))
         written, rounds = 400, 0
-        while not optimizing.done():  # write, rewrite and delete throughout the optimization
+        while store.path == served and not optimizing.done():  # write, rewrite and delete until the switch
             await put(store, embedder, events(written, 20) + events(rounds * 5 % 200, 5, "rewritten"))
             await store.delete([point_id(f"evt-{200 + rounds}")])
             written, rounds = written + 20, rounds + 1
@@ -76,7 +76,7 @@ async def test_writes_made_while_a_copy_is_optimized_are_all_in_the_shard_switch
         last_rewritten = (rounds - 1) * 5 % 200
         assert await message_of(store, f"evt-{last_rewritten}") == f"rewritten {last_rewritten}"
         assert await message_of(store, f"evt-{200 + rounds - 1}") is None
-        assert store.written_since_optimized < written - 400, "counted afresh from the switch"
+        assert store.written_since_optimized <= 26, "counted afresh from the switch (the last round at most)"
         await put(store, embedder, events(written, 10))  # the switched-to shard takes writes
     record = store.path.with_name(store.path.name + ".optimized.json")
     at_switch = json.loads(record.read_text())["points"]
