@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,6 +46,18 @@ def copies(data_dir: Path) -> list[Path]:
     return list(data_dir.glob("edge/opt-test.opt*"))
 
 
+@contextlib.asynccontextmanager
+async def filled(
+    tmp_path: Path, embedder: FastembedEmbedder, count: int, **extra: float | int
+) -> AsyncIterator[tuple[KnowledgeSettings, QdrantEdgeStore]]:
+    """A store of `count` events (closed on exit), with its settings."""
+    settings = settings_in(tmp_path, **extra)
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(identity_of(embedder))
+        await put(store, embedder, events(0, count))
+        yield settings, store
+
+
 async def message_of(store: QdrantEdgeStore, event_id: str) -> str | None:
     found = await store.retrieve([point_id(event_id)])
     return str(found[0]["payload"]["message"]) if found else None
@@ -53,10 +66,7 @@ async def message_of(store: QdrantEdgeStore, event_id: str) -> str | None:
 async def test_writes_made_while_a_copy_is_optimized_are_all_in_the_shard_switched_to(
     tmp_path: Path, embedder: FastembedEmbedder
 ) -> None:
-    settings = settings_in(tmp_path)
-    async with QdrantEdgeStore.open(settings) as store:
-        await store.ensure_collection(identity_of(embedder))
-        await put(store, embedder, events(0, 400))
+    async with filled(tmp_path, embedder, 400) as (settings, store):
         served = store.path
         optimizing = asyncio.create_task(optimize_in_background(store))
         written, rounds = 400, 0
@@ -92,10 +102,7 @@ async def test_writes_made_while_a_copy_is_optimized_are_all_in_the_shard_switch
 async def test_a_given_up_optimization_leaves_the_shard_served_whole_and_no_copy(
     tmp_path: Path, embedder: FastembedEmbedder
 ) -> None:
-    settings = settings_in(tmp_path)
-    async with QdrantEdgeStore.open(settings) as store:
-        await store.ensure_collection(identity_of(embedder))
-        await put(store, embedder, events(0, 300))
+    async with filled(tmp_path, embedder, 300) as (settings, store):
         served = store.path
         optimizing = asyncio.create_task(optimize_in_background(store))
 
@@ -115,10 +122,8 @@ async def test_a_given_up_optimization_leaves_the_shard_served_whole_and_no_copy
 async def test_a_copy_left_by_a_stopped_process_is_deleted_when_the_store_opens(
     tmp_path: Path, embedder: FastembedEmbedder
 ) -> None:
-    settings = settings_in(tmp_path)
-    async with QdrantEdgeStore.open(settings) as store:
-        await store.ensure_collection(identity_of(embedder))
-        await put(store, embedder, events(0, 50))
+    async with filled(tmp_path, embedder, 50) as (settings, _):
+        pass
     left = tmp_path / "edge" / "opt-test.opt1700000000000"
     shutil.copytree(settings.edge_path, left)
     unrelated = tmp_path / "edge" / f"opt-test-{uuid.uuid4().hex[:6]}"  # another collection: left alone
@@ -132,12 +137,9 @@ async def test_a_copy_left_by_a_stopped_process_is_deleted_when_the_store_opens(
 async def test_the_store_is_optimized_in_the_background_once_enough_was_written(
     tmp_path: Path, embedder: FastembedEmbedder
 ) -> None:
-    settings = settings_in(tmp_path, edge_optimize_after=100, edge_optimize_check_s=0.2)
     switched = STORE_OPTIMIZATIONS.labels(outcome="switched")
     before = switched._value.get()
-    async with QdrantEdgeStore.open(settings) as store:
-        await store.ensure_collection(identity_of(embedder))
-        await put(store, embedder, events(0, 60))
+    async with filled(tmp_path, embedder, 60, edge_optimize_after=100, edge_optimize_check_s=0.2) as (settings, store):
         keeping = asyncio.create_task(keep_optimized(store, settings))
         try:
             await asyncio.sleep(0.6)
@@ -169,12 +171,9 @@ async def test_an_optimizing_process_killed_is_a_failed_attempt_and_the_next_one
     tmp_path: Path, embedder: FastembedEmbedder
 ) -> None:
     """The fault is real: the child is killed with SIGKILL, as the kernel's OOM killer would."""
-    settings = settings_in(tmp_path, edge_optimize_after=100, edge_optimize_check_s=0.3)
     failed, switched = STORE_OPTIMIZATIONS.labels(outcome="failed"), STORE_OPTIMIZATIONS.labels(outcome="switched")
     failed_before, switched_before = failed._value.get(), switched._value.get()
-    async with QdrantEdgeStore.open(settings) as store:
-        await store.ensure_collection(identity_of(embedder))
-        await put(store, embedder, events(0, 200))
+    async with filled(tmp_path, embedder, 200, edge_optimize_after=100, edge_optimize_check_s=0.3) as (settings, store):
         served = store.path
         keeping = asyncio.create_task(keep_optimized(store, settings))
         try:

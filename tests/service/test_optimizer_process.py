@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from consumers.settings import ConsumerSettings
 from scripts.sample_season import season
 from tests.conftest import encode, produce
 from tests.process import Served, fresh_topics, start_service, stop_service, until_indexed
@@ -31,6 +32,19 @@ def shards(data_dir: Path) -> list[str]:
     return sorted(p.name for p in (data_dir / "edge").iterdir() if p.is_dir())
 
 
+async def serving(kafka_bootstrap: str, data_dir: Path, seed: int) -> tuple[ConsumerSettings, Served]:
+    """`python -m service`, soon to optimize, with 300 events of a season indexed."""
+    consumer = await fresh_topics(kafka_bootstrap)
+    await produce(kafka_bootstrap, consumer.topics[0], [encode(e) for e in season(300, seed=seed)])
+    served = await asyncio.to_thread(start_service, data_dir, consumer, **OPTIMIZE_SOON)
+    try:
+        await until_indexed(served, 300)
+    except BaseException:
+        await asyncio.to_thread(stop_service, served)
+        raise
+    return consumer, served
+
+
 async def search_until(served: Served, done: asyncio.Event) -> list[int]:
     """Search over and over until `done`; every status seen."""
     statuses = []
@@ -43,12 +57,9 @@ async def search_until(served: Served, done: asyncio.Event) -> list[int]:
 
 
 async def test_the_service_switches_to_an_optimized_copy_while_it_serves(kafka_bootstrap: str, tmp_path: Path) -> None:
-    consumer = await fresh_topics(kafka_bootstrap)
-    await produce(kafka_bootstrap, consumer.topics[0], [encode(e) for e in season(300, seed=41)])
     data_dir = tmp_path / "data"
-    served = await asyncio.to_thread(start_service, data_dir, consumer, **OPTIMIZE_SOON)
+    consumer, served = await serving(kafka_bootstrap, data_dir, 41)
     try:
-        await until_indexed(served, 300)
         done = asyncio.Event()
         searching = asyncio.create_task(search_until(served, done))
         try:
@@ -79,12 +90,9 @@ async def test_the_service_switches_to_an_optimized_copy_while_it_serves(kafka_b
 async def test_sigterm_during_an_optimization_exits_cleanly_and_leaves_the_store_whole(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    consumer = await fresh_topics(kafka_bootstrap)
-    await produce(kafka_bootstrap, consumer.topics[0], [encode(e) for e in season(300, seed=43)])
     data_dir = tmp_path / "data"
-    served = await asyncio.to_thread(start_service, data_dir, consumer, **OPTIMIZE_SOON)
+    consumer, served = await serving(kafka_bootstrap, data_dir, 43)
     try:
-        await until_indexed(served, 300)
         deadline = time.monotonic() + 60
         while not any(name.startswith("great-work-knowledge.opt") for name in shards(data_dir)):
             assert time.monotonic() < deadline, served.log_text()[-3000:]
