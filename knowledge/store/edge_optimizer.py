@@ -51,8 +51,8 @@ OPTIMIZE_TIMEOUT_S: Final = 3600.0
 async def keep_optimized(store: KnowledgeStore, settings: KnowledgeSettings) -> None:
     """Until cancelled: every `EDGE_OPTIMIZE_CHECK_S`, optimize the embedded store in the background
     if `EDGE_OPTIMIZE_AFTER` points were written since it was last optimized. A failed attempt is
-    logged and counted, and tried again after twice the wait (up to an hour). Returns at once for a Qdrant server (it
-    optimizes itself) or when `EDGE_OPTIMIZE_AFTER` is 0."""
+    logged and counted, and tried again after twice the wait (up to an hour). Returns at once for a
+    Qdrant server (it optimizes itself) or when `EDGE_OPTIMIZE_AFTER` is 0."""
     if not isinstance(store, QdrantEdgeStore) or settings.edge_optimize_after == 0:
         return
     wait_s = settings.edge_optimize_check_s
@@ -103,7 +103,8 @@ async def optimize_in_background(store: QdrantEdgeStore) -> dict[str, Any]:
     STORE_OPTIMIZE_SECONDS.set(seconds)
     log.info("store_optimized", shard=copy_path.name, replaced=served.name, seconds=round(seconds, 1),
              caught_up=caught_up, rounds=rounds)  # fmt: skip
-    await asyncio.sleep(store.timeout_s)  # the reads that took the replaced shard finish or time out
+    # the reads that took the replaced shard finish or time out (stopped before, the next open deletes it)
+    await asyncio.sleep(store.timeout_s)
     await store.close_replaced(replaced, served)
     return {"shard": copy_path.name, "replaced": served.name, "seconds": seconds, "caught_up": caught_up}
 
