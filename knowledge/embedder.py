@@ -98,8 +98,7 @@ class FastembedEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # touched only by the worker thread
         self._cache_size = cache_size
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
-        # Queries get a thread of their own, so a search never waits behind an ingest batch, and
-        # queries that arrive together are embedded in one call.
+        # Queries get a thread of their own, so a search never waits behind an ingest batch.
         # Its CPU priority is below ingest's (`query_nice`): where both want the cores, what the game
         # writes is indexed first and the search waits.
         self._query_executor = ThreadPoolExecutor(

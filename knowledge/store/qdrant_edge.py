@@ -95,6 +95,29 @@ def _optimized_file(path: Path) -> Path:
     return path.with_name(path.name + ".optimized.json")
 
 
+def _points_when_optimized(path: Path) -> int:
+    """From the shard's optimization record; 0 (never optimized) when there is none or it is damaged."""
+    try:
+        points = json.loads(_optimized_file(path).read_text()).get("points", 0)
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return points if isinstance(points, int) and points >= 0 else 0
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` to `path` atomically (a temporary file renamed over it): a crash leaves the old
+    file or the new one, never half of one that the next start cannot read."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data) + "\n")
+    os.replace(temporary, path)
+
+
+def _in_batches(ids: set[str] | None) -> list[list[str]]:
+    """The ids, sorted, in catch-up batches."""
+    ordered = sorted(ids or ())
+    return [ordered[start : start + CATCH_UP_BATCH] for start in range(0, len(ordered), CATCH_UP_BATCH)]
+
+
 class QdrantEdgeStore:
     """One Qdrant Edge shard holding one collection."""
 
@@ -165,10 +188,9 @@ class QdrantEdgeStore:
         for field, kind in PAYLOAD_INDEXES.items():
             if field not in existing:
                 self._shard.update(edge.UpdateOperation.create_field_index(field, _INDEX_SCHEMAS[kind]))
-        self._identity_file.write_text(json.dumps(identity.as_metadata()))
-        optimized = _optimized_file(self._path)
-        at = json.loads(optimized.read_text()).get("points", 0) if optimized.is_file() else 0
-        self.written_since_optimized = max(0, int(self._shard.info().points_count) - int(at))
+        _write_json(self._identity_file, identity.as_metadata())
+        points = int(self._shard.info().points_count)
+        self.written_since_optimized = max(0, points - _points_when_optimized(self._path))
         self._remove_left_over_copies()
 
     def _remove_left_over_copies(self) -> None:
@@ -204,18 +226,19 @@ class QdrantEdgeStore:
         vectors: Sequence[list[float]],
         sparse: Sequence[Sparse] | None = None,
     ) -> None:
-        points = []
+        points, ids = [], []
         for point in point_data(documents, vectors, sparse):
             named: dict[str, Any] = {self._vector_name: point.dense}
             try:
                 if point.sparse is not None:
                     named[SPARSE_NAME] = edge.SparseVector(point.sparse.indices, point.sparse.values)
                 points.append(edge.Point(id=point.id, vector=named, payload=point.payload))
+                ids.append(point.id)
             except (TypeError, ValueError, OverflowError) as exc:  # a value Qdrant cannot hold
                 raise StoreRejected(f"point {point.id}: {str(exc).splitlines()[0]}") from exc
         if points:
             upsert = edge.UpdateOperation.upsert_points(points)
-            await self._run(self._writer, self._update, upsert, [str(p.id) for p in points])
+            await self._run(self._writer, self._update, upsert, ids)
 
     def _update(self, operation: Any, ids: Sequence[str]) -> None:
         """On the writer thread: one update of the shard being served (looked up here, so that no write
@@ -349,7 +372,7 @@ class QdrantEdgeStore:
 
         def optimize() -> bool:
             done = bool(shard.optimize())
-            _optimized_file(self._path).write_text(json.dumps({"points": int(shard.info().points_count)}))
+            _write_json(_optimized_file(self._path), {"points": int(shard.info().points_count)})
             self.written_since_optimized = 0
             return done
 
@@ -391,12 +414,10 @@ class QdrantEdgeStore:
     async def catch_up(self, copy: Any) -> int:
         """Copy into the shard `copy` the points written or deleted since it was taken, as they are now;
         return how many. Off the writer thread, in batches: writes go on meanwhile, and are noted."""
-        changed = sorted(await asyncio.get_running_loop().run_in_executor(self._writer, self._take_changed))
-        for start in range(0, len(changed), CATCH_UP_BATCH):
-            await self._run(
-                self._readers, _copy_batch, self._shard_or_fail(), copy, changed[start : start + CATCH_UP_BATCH]
-            )
-        return len(changed)
+        batches = _in_batches(await asyncio.get_running_loop().run_in_executor(self._writer, self._take_changed))
+        for batch in batches:
+            await self._run(self._readers, _copy_batch, self._shard_or_fail(), copy, batch)
+        return sum(len(batch) for batch in batches)
 
     def _take_changed(self) -> set[str]:
         """On the writer thread (so that no write's ids fall between): the ids noted so far; noting
@@ -410,13 +431,12 @@ class QdrantEdgeStore:
         Returns the shard served before, for the caller to close once the reads in flight are done."""
 
         def switch() -> Any:
-            for start in range(0, len(changed := sorted(self._changed or ())), CATCH_UP_BATCH):
-                _copy_batch(self._shard_or_fail(), copy, changed[start : start + CATCH_UP_BATCH])
+            for batch in _in_batches(self._changed):
+                _copy_batch(self._shard_or_fail(), copy, batch)
             copy.flush()
-            for name in (_identity_file, _optimized_file):
-                if name(self._path).is_file():
-                    shutil.copyfile(name(self._path), name(path))
-            _optimized_file(path).write_text(json.dumps({"points": int(copy.info().points_count)}))
+            if self._identity_file.is_file():
+                shutil.copyfile(self._identity_file, _identity_file(path))
+            _write_json(_optimized_file(path), {"points": int(copy.info().points_count)})
             if self._alias_file is not None:
                 _write_alias(self._alias_file, path.name)
             served, self._shard, self._path, self._changed = self._shard, copy, path, None
@@ -476,9 +496,7 @@ def _close_and_remove(shard: Any, path: Path) -> None:
 
 
 def _write_alias(alias: Path, target: str) -> None:
-    temporary = alias.with_name(alias.name + ".tmp")
-    temporary.write_text(json.dumps({"shard": target, "switched_at": datetime.now(UTC).isoformat()}) + "\n")
-    os.replace(temporary, alias)
+    _write_json(alias, {"shard": target, "switched_at": datetime.now(UTC).isoformat()})
 
 
 def switch_alias(settings: KnowledgeSettings, target: str) -> None:

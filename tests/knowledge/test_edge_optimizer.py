@@ -106,11 +106,10 @@ async def test_a_given_up_optimization_leaves_the_shard_served_whole_and_no_copy
         served = store.path
         optimizing = asyncio.create_task(optimize_in_background(store))
 
-        async def copied() -> bool:
-            return bool(copies(tmp_path))
+        async def optimizing_the_copy() -> bool:
+            return bool(optimizing_processes(tmp_path))
 
-        await wait_until(copied, timeout_s=30, what="the copy")
-        await asyncio.sleep(0.3)  # the optimizing process is running
+        await wait_until(optimizing_the_copy, timeout_s=30, what="the optimizing process")
         optimizing.cancel()
         await asyncio.gather(optimizing, return_exceptions=True)
         assert store.path == served and not settings.edge_alias_file.exists()
@@ -199,3 +198,16 @@ async def test_an_optimizing_process_killed_is_a_failed_attempt_and_the_next_one
         finally:
             keeping.cancel()
             await asyncio.gather(keeping, return_exceptions=True)
+
+
+async def test_a_damaged_optimization_record_counts_as_never_optimized(
+    tmp_path: Path, embedder: FastembedEmbedder
+) -> None:
+    """A record cut short (written before writes were atomic, or a disk fault) must not stop the store."""
+    async with filled(tmp_path, embedder, 50) as (settings, store):
+        record = store.path.with_name(store.path.name + ".optimized.json")
+    for damaged in ('{"points": 4', '{"points": -3}', '["points"]', '{"points": 1e400}'):
+        record.write_text(damaged)
+        async with QdrantEdgeStore.open(settings) as store:
+            await store.ensure_collection(identity_of(embedder))
+            assert store.written_since_optimized == 50, damaged
