@@ -97,11 +97,11 @@ async def test_a_stalled_subscriber_does_not_hold_up_a_healthy_one(embedder: Fas
     received = 0
     for start in range(0, len(documents), 50):
         hub.publish(documents[start : start + 50], vectors[start : start + 50])
-        while not healthy.queue.empty():
+        while healthy.waiting:
             await healthy.next()
             received += 1
     assert received == len(documents)
-    assert stalled.queue.qsize() == QUEUE_SIZE and stalled.dropped == 100
+    assert len(stalled.waiting) == QUEUE_SIZE and stalled.dropped == 100
     first = json.loads(await stalled.next() or "null")
     assert first["dropped_before"] == 100 and first["event_id"] == documents[100].event_id
     hub.unsubscribe(stalled)
