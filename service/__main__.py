@@ -113,6 +113,7 @@ def main() -> None:
         access_log=False,  # service/middleware.py logs each request with its id
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         ws="websockets-sansio",
+        http="httptools",  # named, not "auto": a missing parser fails the start instead of falling back to h11
     )
     server = _Server(config, app)
     with contextlib.suppress(KeyboardInterrupt):
