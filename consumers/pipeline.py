@@ -85,6 +85,30 @@ class Pipeline:
             (stale if previous is not None and is_older(version_of(document), previous) else fresh).append(document)
         return fresh, stale
 
+    async def _checked_and_embedded(
+        self, candidates: list[DocumentBase], result: BatchResult
+    ) -> tuple[list[DocumentBase], list[DocumentBase]]:
+        """The fresh and the stale documents; `result.vectors` set to the fresh ones' vectors. The model
+        starts on the whole batch at once, while the store is asked for the versions it holds: the
+        model's thread is the pipeline's bottleneck, so it must not wait for the event loop to come
+        back from other work (a burst of live deliveries) between the two. A stale document (rare) is
+        embedded for nothing."""
+        if not candidates:
+            return [], []
+        started = time.perf_counter()
+        embedding = self._embedder.embed_documents([d.embedding_text for d in candidates])
+        try:
+            fresh, stale = await self._drop_stale(candidates)
+            with tracer().start_as_current_span("embed", attributes={"documents": len(candidates)}):
+                vectors = await embedding
+        except BaseException:
+            embedding.cancel()  # (a model call already running finishes in its thread, unread)
+            raise
+        EMBED_SECONDS.observe(time.perf_counter() - started)
+        kept = {id(d) for d in fresh}
+        result.vectors = [v for d, v in zip(candidates, vectors, strict=True) if id(d) in kept]
+        return fresh, stale
+
     async def process(self, records: Sequence[Any]) -> BatchResult:
         """Store the valid records; return them, the dead letters and the offsets to commit. Raise if not stored."""
         with tracer().start_as_current_span("consume_batch", attributes={"records": len(records)}):
@@ -111,14 +135,10 @@ class Pipeline:
             if earlier is not None and is_older(version_of(earlier), version_of(document)):
                 result.stale.append(earlier)
             by_id[document.event_id] = document
-        result.indexed, stale = await self._drop_stale(list(by_id.values()))
+        candidates = list(by_id.values())
+        result.indexed, stale = await self._checked_and_embedded(candidates, result)
         result.stale.extend(stale)
         if result.indexed:
-            with (
-                tracer().start_as_current_span("embed", attributes={"documents": len(result.indexed)}),
-                EMBED_SECONDS.time(),
-            ):
-                result.vectors = await self._embedder.embed_documents([d.embedding_text for d in result.indexed])
             sparse = [encoder().document(keyword_text(d.title, d.embedding_text)) for d in result.indexed]
             with tracer().start_as_current_span("upsert"), UPSERT_SECONDS.time():
                 refused = await self._upsert_splitting(result.indexed, result.vectors, sparse)

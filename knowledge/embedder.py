@@ -45,8 +45,9 @@ class Embedder(Protocol):
     @property
     def vector_name(self) -> str: ...
 
-    async def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
-        """One vector per text, in order."""
+    def embed_documents(self, texts: Sequence[str]) -> asyncio.Future[list[Vector]]:
+        """One vector per text, in order. The model starts at the call (not when the result is first
+        awaited), so a caller can wait for other work meanwhile."""
         ...
 
     async def embed_query(self, text: str) -> Vector:
@@ -166,8 +167,8 @@ class FastembedEmbedder:
             self._cache.popitem(last=False)
         return found
 
-    async def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.embed_sync, list(texts))
+    def embed_documents(self, texts: Sequence[str]) -> asyncio.Future[list[Vector]]:
+        return asyncio.get_running_loop().run_in_executor(self._executor, self.embed_sync, list(texts))
 
     async def embed_query(self, text: str) -> Vector:
         cached = self._query_cache.get(text)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
@@ -25,7 +26,7 @@ from consumers.settings import ConsumerSettings
 from knowledge.breaker import CircuitBreaker
 from knowledge.embedder import FastembedEmbedder
 from knowledge.errors import StoreUnavailable
-from knowledge.projector import point_id
+from knowledge.projector import point_id, project
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import Sparse
@@ -33,6 +34,7 @@ from knowledge.store.base import KnowledgeStore, ScoredPayload
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.dead_letter import HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION
 from schemas.documents import DocumentBase
+from schemas.events import GameEvent
 from schemas.search import SearchFilters
 from scripts.sample_season import season
 from tests.conftest import ROOT, encode, produce, read_all, wait_until
@@ -507,6 +509,38 @@ async def test_older_content_never_overwrites_newer(
     figures("ordering", stale_rejected=rejected, stored_headline=stored["payload"]["headline"])
     assert stored["payload"]["headline"] == "newest, same time", "same time: the later offset wins"
     assert rejected == 1
+
+
+async def test_a_stale_event_beside_fresh_ones_leaves_each_its_own_vector(
+    consumer_settings: ConsumerSettings, embedder: FastembedEmbedder, knowledge_settings: KnowledgeSettings
+) -> None:
+    """The batch is embedded whole while the store is asked for versions: the stale one's vector must
+    not shift the others' onto the wrong points."""
+
+    sent: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def gossip(event_id: str, occurred_at: str, headline: str) -> tuple[bytes, bytes]:
+        event = {"event_id": event_id, "action": "press_release", "occurred_at": occurred_at,
+                 "payload": {"type": "academic_gossip", "headline": headline, "body": ""}}  # fmt: skip
+        sent[event_id, headline] = event
+        return event_id.encode(), json.dumps(event).encode()
+
+    topic, bootstrap = consumer_settings.topics[0], consumer_settings.kafka_bootstrap_servers
+    async with edge_store(knowledge_settings, embedder) as store:
+        async with ingest_loop(consumer_settings, embedder, store) as loop:
+            await produce(bootstrap, topic, [gossip("evt-kept", "2025-03-02T00:00:00Z", "the newer rumour")])
+            await loop.run_until_idle()
+            later = [gossip("evt-kept", "2025-03-01T00:00:00Z", "an older rumour"),
+                     gossip("evt-moth", "2025-03-03T00:00:00Z", "moths ate the archive"),
+                     gossip("evt-bell", "2025-03-03T00:00:00Z", "the bell tower fell")]  # fmt: skip
+            await produce(bootstrap, topic, later)
+            await loop.run_until_idle()
+        [kept] = await store.retrieve([point_id("evt-kept")])
+        assert kept["payload"]["headline"] == "the newer rumour"
+        for key in [("evt-kept", "the newer rumour"), ("evt-moth", "moths ate the archive"),
+                    ("evt-bell", "the bell tower fell")]:  # fmt: skip
+            [own] = await embedder.embed_documents([project(GameEvent.model_validate(sent[key])).embedding_text])
+            assert await store.vector(point_id(key[0])) == pytest.approx(own, abs=1e-5), key
 
 
 # --- 6. rebalance ---------------------------------------------------------------------------------
