@@ -116,9 +116,10 @@ class Subscription:
 
     def _render(self, message: tuple[float, str]) -> str:
         score, rest = message
-        dropped = f', "dropped_before": {self.dropped}' if self.dropped else ""
-        self.dropped = 0
-        return f'{{"type": "event", "score": {round(score, 4)}{dropped}, {rest}'
+        if self.dropped:
+            dropped, self.dropped = self.dropped, 0
+            return f'{{"type": "event", "score": {score:.4f}, "dropped_before": {dropped}, {rest}'
+        return f'{{"type": "event", "score": {score:.4f}, {rest}'
 
 
 #: What a live message carries of a document.

@@ -24,12 +24,13 @@ from schemas.search import QueryText, SearchFilters, StreamQuery
 from service.auth import Scope
 from service.deps import Reader, Runtime, RuntimeDep, get_runtime_ws, principal_of
 from service.errors import validation_errors
-from service.hub import HubClosed, Subscription, TooManySubscriptions
+from service.hub import QUEUE_SIZE, HubClosed, Subscription, TooManySubscriptions
 
 router = APIRouter(prefix="/v1", tags=["live"])
 KEEPALIVE_S = 15.0
-#: Most waiting events a stream sends in one go (SSE: in one write).
-SSE_BURST = 64
+#: Most waiting events a stream sends in one go (SSE: in one write): all a subscription can hold, so a
+#: consumer batch reaches a subscriber in one write (a write costs more than its bytes).
+SSE_BURST = QUEUE_SIZE
 #: WebSocket close codes: policy violation (a bad standing query), going away (shutdown), try again
 #: later (too many subscriptions).
 CLOSE_BAD_QUERY = 1008
