@@ -91,6 +91,7 @@ class FastembedEmbedder:
         query_deadline_s: float = 3.0,
         query_cache_size: int = 2048,
         query_nice: int = 0,
+        query_idle: bool = False,
     ) -> None:
         self._model = model
         self._query_model = query_model if query_model is not None else model
@@ -100,10 +101,13 @@ class FastembedEmbedder:
         self._cache_size = cache_size
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         # Queries get a thread of their own, so a search never waits behind an ingest batch.
-        # Its CPU priority is below ingest's (`query_nice`): where both want the cores, what the game
-        # writes is indexed first and the search waits.
+        # Its CPU priority is below ingest's (`query_nice`, `query_idle`): where both want the cores,
+        # what the game writes is indexed first and the search waits.
         self._query_executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="embed-query", initializer=lower_priority, initargs=(query_nice,)
+            max_workers=1,
+            thread_name_prefix="embed-query",
+            initializer=lower_priority,
+            initargs=(query_nice, query_idle),
         )
         self._query_waiting: list[tuple[str, asyncio.Future[Vector]]] = []
         self._query_turn: asyncio.Lock | None = None
@@ -139,6 +143,7 @@ class FastembedEmbedder:
             query_deadline_s=settings.embed_query_deadline_s,
             query_cache_size=settings.embed_query_cache_size,
             query_nice=settings.embed_query_nice,
+            query_idle=settings.embed_query_idle,
         )
 
     @property
@@ -243,9 +248,14 @@ class FastembedEmbedder:
         self._query_executor.shutdown(wait=True, cancel_futures=True)
 
 
-def lower_priority(nice: int) -> None:
-    """Lower the calling thread's CPU priority by `nice` (Linux keeps a nice value per thread; elsewhere,
-    or where it is refused, the thread keeps its priority)."""
+def lower_priority(nice: int, idle: bool = False) -> None:
+    """Lower the calling thread's CPU priority by `nice`, and with `idle` put it in Linux's idle class
+    (`SCHED_IDLE`: it runs on the CPU time no thread of normal priority wants). Linux keeps both per
+    thread; elsewhere, or where it is refused, the thread keeps its priority."""
+    tid = threading.get_native_id()
     if nice > 0:
         with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+    if idle:
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))

@@ -65,6 +65,11 @@ class KnowledgeSettings(BaseSettings):
         le=19,
         description="How much lower the CPU priority of the query-embedding thread is than ingest's (0: the same).",
     )
+    embed_query_idle: bool = Field(
+        default=True,
+        description="The query-embedding thread runs in Linux's idle class (SCHED_IDLE): only on CPU time that "
+        "ingest and the API leave; false: it competes at EMBED_QUERY_NICE.",
+    )
     embed_query_threads: int | None = Field(
         default=1, ge=1, description="onnxruntime threads of the session that embeds search queries; None: all cores."
     )

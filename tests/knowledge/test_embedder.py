@@ -198,11 +198,17 @@ async def test_a_repeated_query_comes_from_the_bounded_cache(embedder: Fastembed
 
 
 def test_queries_are_embedded_at_a_lower_cpu_priority_than_ingest(embedder: FastembedEmbedder) -> None:
-    """Where both want the cores, ingest goes first (EMBED_QUERY_NICE, per thread on Linux)."""
+    """Where both want the cores, ingest goes first (EMBED_QUERY_NICE and EMBED_QUERY_IDLE, per thread on Linux)."""
 
     def nice_here() -> int:
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
+    def policy_here() -> int:
+        return os.sched_getscheduler(threading.get_native_id())
+
     ingest = embedder._executor.submit(nice_here).result()
     query = embedder._query_executor.submit(nice_here).result()
     assert query == min(19, ingest + KnowledgeSettings().embed_query_nice) > ingest
+    assert KnowledgeSettings().embed_query_idle
+    assert embedder._query_executor.submit(policy_here).result() == os.SCHED_IDLE  # (EMBED_QUERY_IDLE)
+    assert embedder._executor.submit(policy_here).result() == os.SCHED_OTHER
