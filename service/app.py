@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from consumers.loop import ingest_loop
 from knowledge.breaker import CircuitBreaker
 from knowledge.embedder import FastembedEmbedder
-from knowledge.runtime import open_knowledge
+from knowledge.runtime import freeze_startup_objects, open_knowledge
 from knowledge.store.edge_optimizer import keep_optimized
 from schemas.documents import DocumentBase
 from service.auth import KeyRing
@@ -59,6 +59,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             model, store = await stack.enter_async_context(open_knowledge(settings.knowledge, embedder))
             hub = Hub(security.live_max_subscriptions, security.live_max_subscriptions_per_key)
+            freeze_startup_objects()  # before the first request: what is loaded now stays
             runtime = Runtime(
                 embedder=model, store=store, readiness_timeout_s=settings.service.readiness_timeout_s, hub=hub
             )

@@ -5,11 +5,17 @@ answered, and the service is ready again the moment the burst is over."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import encode, produce
+from consumers.settings import ConsumerSettings
+from knowledge.embedder import FastembedEmbedder
+from knowledge.settings import KnowledgeSettings
+from service.app import create_app
+from service.settings import AppSettings, ServiceSettings
+from tests.conftest import encode, local_client, produce
 from tests.process import fresh_topics, start_service, stop_service, until_indexed
 from tests.service.test_process import EVENTS
 
@@ -46,3 +52,18 @@ async def test_a_burst_of_long_searches_is_answered_or_refused_with_retry_after(
     finally:
         await asyncio.to_thread(stop_service, served)
     assert "Traceback" not in served.log_text()
+
+
+def test_what_the_api_loaded_at_start_is_out_of_the_collectors_sight(
+    knowledge_settings: KnowledgeSettings, consumer_settings: ConsumerSettings, embedder: FastembedEmbedder
+) -> None:
+    """Full collections walk only what requests made (gc.freeze at start; bench/load.py measures the tail)."""
+    settings = AppSettings(service=ServiceSettings(run_consumer=False, live_notices=False),
+                           knowledge=knowledge_settings, consumer=consumer_settings)  # fmt: skip
+    gc.unfreeze()
+    try:
+        with local_client(create_app(settings, embedder=embedder)) as client:
+            assert gc.get_freeze_count() > 10_000
+            assert client.get("/healthz").status_code == 200
+    finally:
+        gc.unfreeze()  # (this test process goes on as before)
