@@ -128,6 +128,12 @@ async def latency_at(model: FastembedEmbedder, data_dir: Path, size: int) -> lis
     try:
         if size >= settings.edge_optimize_after:  # measured as a user meets it: once it optimized itself
             print(f"store of {size} optimized itself in {await until_optimized(base_url):.0f} s", flush=True)
+            # ... and closed and deleted the shard it replaced (QDRANT_TIMEOUT_S after the switch)
+            async with asyncio.timeout(settings.qdrant_timeout_s + 120):
+                while True:
+                    if _shards(data_dir / "edge", settings.collection_name) == 1:
+                        break
+                    await asyncio.sleep(0.5)
         for name, call in (("search (hybrid)", search_call()), ("related", related_call(ids[:500]))):
             one = await closed_loop(base_url, 1, SEARCH_REQUESTS, call)
             eight = await closed_loop(base_url, 8, SEARCH_REQUESTS, call)
@@ -166,6 +172,11 @@ def optimized_count(metrics: str) -> float:
     """Background optimizations of the embedded store that switched to their copy, from `/metrics`."""
     return sum(s.value for f in text_string_to_metric_families(metrics) for s in f.samples
                if s.name == "store_optimizations_total" and s.labels.get("outcome") == "switched")  # fmt: skip
+
+
+def _shards(edge_dir: Path, collection: str) -> int:
+    """The collection's shard directories: the one served, and a copy or a replaced one."""
+    return sum(1 for p in edge_dir.iterdir() if p.is_dir() and p.name.startswith(collection))
 
 
 async def until_optimized(base_url: str) -> float:
