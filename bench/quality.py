@@ -104,7 +104,7 @@ def _add_text_mentions(index: dict[str, set[str]], documents: list[DocumentBase]
     for key, relevant in index.items():
         word = key[2:] if key.startswith("s.") else key
         pattern = re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])", re.IGNORECASE)
-        relevant.update(d.event_id for d in documents if pattern.search(f"{d.title} {d.embedding_text}"))
+        relevant.update(d.event_id for d in documents if pattern.search(f"{d.title} {d.sentence}"))
 
 
 def recall_at_k(ranked: list[str], relevant: set[str]) -> float:
@@ -122,7 +122,7 @@ async def _index(store: QdrantEdgeStore, embedder: FastembedEmbedder, documents:
     for start in range(0, len(documents), 256):
         chunk = documents[start : start + 256]
         vectors = await embedder.embed_documents([d.embedding_text for d in chunk])
-        bm25 = [sparse.document(keyword_text(d.title, d.embedding_text)) for d in chunk]
+        bm25 = [sparse.document(keyword_text(d.title, d.sentence)) for d in chunk]
         await store.upsert(chunk, vectors, bm25)
 
 

@@ -56,7 +56,7 @@ async def fill_store(model: FastembedEmbedder, settings: KnowledgeSettings, size
             chunk = documents[start : start + 1000]
             picks = base[rng.integers(0, len(base), len(chunk))] + rng.normal(0, 0.02, (len(chunk), base.shape[1]))
             picks /= np.linalg.norm(picks, axis=1, keepdims=True)
-            bm25 = [encoder().document(keyword_text(d.title, d.embedding_text)) for d in chunk]
+            bm25 = [encoder().document(keyword_text(d.title, d.sentence)) for d in chunk]
             await store.upsert(chunk, picks.astype(np.float32).tolist(), bm25)
 
 

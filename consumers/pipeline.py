@@ -139,7 +139,7 @@ class Pipeline:
         result.indexed, stale = await self._checked_and_embedded(candidates, result)
         result.stale.extend(stale)
         if result.indexed:
-            sparse = [encoder().document(keyword_text(d.title, d.embedding_text)) for d in result.indexed]
+            sparse = [encoder().document(keyword_text(d.title, d.sentence)) for d in result.indexed]
             with tracer().start_as_current_span("upsert"), UPSERT_SECONDS.time():
                 refused = await self._upsert_splitting(result.indexed, result.vectors, sparse)
             for index, reason in refused:

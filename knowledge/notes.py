@@ -82,7 +82,7 @@ async def store_note(
     """Embed and store a note; return its document."""
     document = project_note(information, metadata or {}, datetime.now(UTC))
     [vector] = await embedder.embed_documents([document.embedding_text])
-    sparse = encoder().document(keyword_text(document.title, document.embedding_text))
+    sparse = encoder().document(keyword_text(document.title, document.sentence))
     await store.upsert([document], [vector], [sparse])
     return document
 

@@ -187,7 +187,7 @@ def project(event: GameEvent, source: KafkaSource | None = None) -> DocumentBase
         "keywords": _keywords(event, ids, [press_type]),
     }
     document = _build(category, event, common)
-    document._embedding_text = sentence
+    document._sentence = sentence
     return document
 
 

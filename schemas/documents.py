@@ -64,14 +64,21 @@ class DocumentBase(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict, description="The event's payload as the game wrote it.")
     source: KafkaSource | None = None
 
-    # What the model embeds: the content without its timestamp (time is a filter, not a meaning), so a
-    # phrasing the season repeats is embedded once. Not stored; defaults to `content`.
-    _embedding_text: str | None = PrivateAttr(default=None)
+    # The content without its timestamp (time is a filter, not a meaning), so a phrasing the season
+    # repeats is embedded once. Not stored; defaults to `content`.
+    _sentence: str | None = PrivateAttr(default=None)
+
+    @property
+    def sentence(self) -> str:
+        """What happened, in words, without the timestamp: what BM25 indexes after the title."""
+        return self._sentence or self.content
 
     @property
     def embedding_text(self) -> str:
-        """The text whose vector is stored for this document."""
-        return self._embedding_text or self.content
+        """The text whose vector is stored for this document: the title, then the sentence. The title
+        says in one line what happened; with it the model finds what meaning queries ask for more
+        often (bench/quality.py: held-out recall@10 0.74 -> 0.77, the fresh batch 0.55 -> 0.63)."""
+        return f"{self.title}. {self.sentence}"
 
 
 class ScholarDocument(DocumentBase):

@@ -27,7 +27,7 @@ from tests.faults.test_faults import FaultyStore
 
 async def put(store: KnowledgeStore, embedder: FastembedEmbedder, documents: list[DocumentBase]) -> None:
     vectors = await embedder.embed_documents([d.embedding_text for d in documents])
-    sparse = [encoder().document(keyword_text(d.title, d.embedding_text)) for d in documents]
+    sparse = [encoder().document(keyword_text(d.title, d.sentence)) for d in documents]
     await store.upsert(documents, vectors, sparse)
 
 

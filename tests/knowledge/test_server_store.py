@@ -69,7 +69,7 @@ async def test_a_collection_made_before_keyword_search_gains_its_bm25_vector(
     await store.ensure_collection(identity_of(embedder))
     assert SPARSE_NAME in ((await client.get_collection(NAME)).config.params.sparse_vectors or {})
     documents = [project(GameEvent.model_validate(e)) for e in season(20, seed=5)]
-    sparse = [encoder().document(keyword_text(d.title, d.embedding_text)) for d in documents]
+    sparse = [encoder().document(keyword_text(d.title, d.sentence)) for d in documents]
     await store.upsert(documents, await embedder.embed_documents([d.embedding_text for d in documents]), sparse)
     hits = await store.search(encoder().query(documents[0].title), SearchFilters(), 5)
     assert documents[0].event_id in {h.payload["event_id"] for h in hits}

@@ -163,9 +163,7 @@ async def test_keyword_and_hybrid_modes_find_exact_codes_and_names(
     documents = [project(e) for e in EVENTS]
     sparse = SparseEncoder()
     vectors = await embedder.embed_documents([d.embedding_text for d in documents])
-    await store.upsert(
-        documents, vectors, [sparse.document(keyword_text(d.title, d.embedding_text)) for d in documents]
-    )
+    await store.upsert(documents, vectors, [sparse.document(keyword_text(d.title, d.sentence)) for d in documents])
     code = next(d.expedition_code for d in documents if d.expedition_code)
     with_code = {d.event_id for d in documents if code in d.content}
     keyword = await search(embedder, store, SearchRequest(query=code, mode="keyword", top_k=len(with_code)))
