@@ -33,6 +33,8 @@ from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
 
 QUEUE_SIZE = 256
+#: How far from 1 a vector's length may be (the model's vectors are unit length to float32 precision).
+UNIT_TOLERANCE = 1e-3
 
 log = structlog.get_logger(__name__)
 
@@ -47,12 +49,16 @@ class TooManySubscriptions(Exception):
 
 def _usable(vectors: Sequence[Sequence[float]], dim: int) -> tuple[list[int], np.ndarray[Any, Any]]:
     """The indexes of the vectors that can be scored against queries of `dim` dimensions (that length,
-    every number finite), and those vectors as one matrix: a length check per vector, the rest in numpy."""
+    unit length as the model makes them, so every score is a cosine in [-1, 1]: a NaN, an infinity or a
+    huge number in a notice would otherwise put a score JSON cannot carry in front of every
+    subscriber), and those vectors as one matrix: a length check per vector, the rest in numpy."""
     sized = [i for i, vector in enumerate(vectors) if len(vector) == dim]
-    matrix = np.asarray([vectors[i] for i in sized], dtype=np.float32).reshape(len(sized), dim)
-    finite = np.asarray(np.isfinite(matrix).all(axis=1), dtype=bool)
-    flags: list[bool] = finite.tolist()
-    return [i for i, ok in zip(sized, flags, strict=True) if ok], matrix[finite]
+    with np.errstate(over="ignore", invalid="ignore"):  # (an overflow is caught below, as a non-unit norm)
+        matrix = np.asarray([vectors[i] for i in sized], dtype=np.float32).reshape(len(sized), dim)
+        norms = np.linalg.norm(matrix.astype(np.float64), axis=1)
+    unit = np.asarray(np.abs(norms - 1.0) <= UNIT_TOLERANCE, dtype=bool)  # NaN compares false
+    flags: list[bool] = unit.tolist()
+    return [i for i, ok in zip(sized, flags, strict=True) if ok], matrix[unit]
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The hub never lets one bad publication take the API down: vectors of another dimension (a notice
-from a consumer running another model) or non-finite numbers are skipped, the rest delivered; a
-closed hub ends every stream and takes no new subscriber."""
+from a consumer running another model), non-finite numbers or vectors not of unit length are skipped,
+the rest delivered; a closed hub ends every stream and takes no new subscriber."""
 
 from __future__ import annotations
 
@@ -26,8 +26,10 @@ def document(event_id: str):  # type: ignore[no-untyped-def]
 async def test_unusable_vectors_are_skipped_and_the_rest_delivered() -> None:
     hub = Hub()
     subscription = hub.subscribe("q", [1.0, 0.0, 0.0], SearchFilters(), -1.0)
-    documents = [document("ten-dims"), document("nan"), document("good")]
-    queued = hub.publish(documents, [[0.1] * 10, [float("nan"), 0.0, 0.0], [1.0, 0.0, 0.0]])
+    documents = [document(n) for n in ("ten-dims", "nan", "huge", "infinite", "long", "good")]
+    vectors = [[0.1] * 10, [float("nan"), 0.0, 0.0], [3e38, 3e38, 0.0], [1e300, 0.0, 0.0], [5.0, 0.0, 0.0],
+               [1.0, 0.0, 0.0]]  # fmt: skip
+    queued = hub.publish(documents, vectors)
     assert queued == 1
     message = json.loads(await subscription.next() or "null")
     assert message["event_id"] == "good" and message["type"] == "event" and message["score"] == 1.0
