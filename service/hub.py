@@ -201,16 +201,16 @@ class Hub:
         queries = np.stack([s.vector for s in subscriptions])
         scores = matrix @ queries.T  # documents x subscriptions; unit vectors: cosines, as search scores
         passing = scores >= np.asarray([s.min_score for s in subscriptions], dtype=np.float32)
-        indexed_at = datetime.now(UTC).isoformat()
-        rendered: dict[int, str] = {
-            d: _rendered(documents[d], indexed_at) for d in np.flatnonzero(passing.any(axis=1)).tolist()
-        }
-        queued = 0
+        taken: list[tuple[int, Subscription, list[int]]] = []
         for k, subscription in enumerate(subscriptions):  # per subscription, the batch's matches at once
             hits: list[int] = np.flatnonzero(passing[:, k]).tolist()
             if subscription.wanted:
                 hits = [d for d in hits if all(holds(c, documents[d]) for c in subscription.wanted)]
             if hits:
-                subscription.offer(scores[hits, k].tolist(), [rendered[d] for d in hits])
-                queued += len(hits)
-        return queued
+                taken.append((k, subscription, hits))
+        indexed_at = datetime.now(UTC).isoformat()
+        needed = {d for _, _, hits in taken for d in hits}  # rendered once each, and only if someone takes it
+        rendered = {d: _rendered(documents[d], indexed_at) for d in needed}
+        for k, subscription, hits in taken:
+            subscription.offer(scores[hits, k].tolist(), [rendered[d] for d in hits])
+        return sum(len(hits) for _, _, hits in taken)
