@@ -86,15 +86,15 @@ class Pipeline:
         return fresh, stale
 
     async def _checked_and_embedded(
-        self, candidates: list[DocumentBase], result: BatchResult
-    ) -> tuple[list[DocumentBase], list[DocumentBase]]:
-        """The fresh and the stale documents; `result.vectors` set to the fresh ones' vectors. The model
+        self, candidates: list[DocumentBase]
+    ) -> tuple[list[DocumentBase], list[DocumentBase], list[list[float]]]:
+        """The fresh documents, the stale ones, and the fresh ones' vectors. The model
         starts on the whole batch at once, while the store is asked for the versions it holds: the
         model's thread is the pipeline's bottleneck, so it must not wait for the event loop to come
         back from other work (a burst of live deliveries) between the two. A stale document (rare) is
         embedded for nothing."""
         if not candidates:
-            return [], []
+            return [], [], []
         started = time.perf_counter()
         embedding = self._embedder.embed_documents([d.embedding_text for d in candidates])
         try:
@@ -106,8 +106,7 @@ class Pipeline:
             raise
         EMBED_SECONDS.observe(time.perf_counter() - started)
         kept = {id(d) for d in fresh}
-        result.vectors = [v for d, v in zip(candidates, vectors, strict=True) if id(d) in kept]
-        return fresh, stale
+        return fresh, stale, [v for d, v in zip(candidates, vectors, strict=True) if id(d) in kept]
 
     async def process(self, records: Sequence[Any]) -> BatchResult:
         """Store the valid records; return them, the dead letters and the offsets to commit. Raise if not stored."""
@@ -135,8 +134,7 @@ class Pipeline:
             if earlier is not None and is_older(version_of(earlier), version_of(document)):
                 result.stale.append(earlier)
             by_id[document.event_id] = document
-        candidates = list(by_id.values())
-        result.indexed, stale = await self._checked_and_embedded(candidates, result)
+        result.indexed, stale, result.vectors = await self._checked_and_embedded(list(by_id.values()))
         result.stale.extend(stale)
         if result.indexed:
             sparse = [encoder().document(keyword_text(d.title, d.sentence)) for d in result.indexed]
