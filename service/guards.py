@@ -7,7 +7,7 @@
    since browsers can set no header on a WebSocket or an EventSource) must be a configured one: 401.
    Without configured keys everyone is `anonymous` with every scope (the service then runs on loopback
    only, or with AUTH_DISABLED: service/auth.py `refusal`).
-3. A per-key request rate (per client address when open), with the `limits` library: 429 + Retry-After.
+3. A per-key request rate (per client address when open), service/rate.py: 429 + Retry-After.
 4. A request body at most MAX_BODY_BYTES: 413.
 
 What a key may do (its scope) is checked by the routes (service/deps.py `allow`). Health, readiness and
@@ -16,22 +16,18 @@ the API's documentation and the analyst page's code are open to all.
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Final
 
 import structlog
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from knowledge.metrics import AUTH_DECISIONS
 from service.auth import OPEN, KeyRing, Principal
 from service.errors import error_body, kind_of
+from service.rate import RateLimiter
 from service.settings import SecuritySettings
 
 log = structlog.get_logger(__name__)
@@ -72,8 +68,7 @@ class Guard:
         self._keys = keys
         self._hosts = settings.hosts
         self._origins = settings.origins
-        self._rate = parse(settings.rate_limit)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = RateLimiter(settings.rate_limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -125,10 +120,7 @@ class Guard:
         """Seconds to wait when `principal` is over its rate, else None (and the request is counted)."""
         client = scope.get("client")
         who = principal.name if principal is not OPEN else f"addr:{client[0] if client else '?'}"
-        if self._limiter.hit(self._rate, who):
-            return None
-        reset_at = self._limiter.get_window_stats(self._rate, who).reset_time
-        return max(1, math.ceil(reset_at - time.time()))
+        return self._limiter.hit(who)
 
     async def _bounded(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app, answering 413 if the body grows past the limit while it is read (no Content-Length)."""
