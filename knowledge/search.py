@@ -8,7 +8,6 @@ import binascii
 import json
 import math
 from typing import Any
-from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -137,8 +136,11 @@ async def _find(
 async def _hybrid(
     embedder: Embedder, store: KnowledgeStore, query: str, filters: SearchFilters, wanted: int, fusion: Fusion
 ) -> list[ScoredPayload]:
-    """Both lists (ids and scores only), fused; then the payloads of the `wanted` best."""
+    """Both lists (ids and scores only), fused; then the payloads of the `wanted` best. The dense
+    search, the fusion and the reading of payloads are one call of the store (one thread hand-off
+    in the embedded store); BM25 runs beside the query's embedding."""
     limit = max(CANDIDATES, wanted)
+    weight = dense_weight(query)
     try:
         async with asyncio.TaskGroup() as group:  # BM25 runs in the store while the query is embedded
             embedding = group.create_task(embedder.embed_query(query))
@@ -146,13 +148,16 @@ async def _hybrid(
             if embedding.done() and embedding.exception() is not None:
                 raise embedding.exception()  # type: ignore[misc]  # ... and then no BM25 work is started
             keyword = group.create_task(store.search(encoder().query(query), filters, limit, with_payload=False))
-            dense = await store.search(await embedding, filters, limit, with_payload=False)
+            vector = await embedding
+            keyword_hits = _ranked(await keyword)
+
+            def best(dense: list[ScoredPayload]) -> list[ScoredPayload]:
+                fused = fuse(_ranked(dense), keyword_hits, fusion, weight)[:wanted]
+                return [ScoredPayload(f.id, f.score, {}) for f in fused]
+
+            return await store.search_then_read(vector, filters, limit, best)
     except ExceptionGroup as failed:  # callers handle the error itself (StoreUnavailable: 503), not a group
         raise first_error(failed) from None
-    fused = fuse(_ranked(dense), _ranked(keyword.result()), fusion, dense_weight(query))[:wanted]
-    found = await store.retrieve([UUID(f.id) for f in fused])
-    payloads = {str(point_id(p["event_id"])): p for p in found if isinstance(p.get("event_id"), str)}
-    return [ScoredPayload(f.id, f.score, payloads[f.id]) for f in fused if f.id in payloads]
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

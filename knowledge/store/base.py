@@ -227,6 +227,10 @@ class ScoredPayload:
     payload: dict[str, Any]
 
 
+#: A caller's pick among search hits (see `KnowledgeStore.search_then_read`).
+Choose = Callable[[list[ScoredPayload]], list[ScoredPayload]]
+
+
 def skip_unreadable(point_id: str, exc: BaseException) -> None:
     """A stored point whose payload cannot be read is left out of an answer: logged and counted, so
     one bad point never fails a whole request (schemas/limits.py keeps new ones out)."""
@@ -259,6 +263,15 @@ class KnowledgeStore(Protocol):
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
         """Payloads of the points that exist among `point_ids`."""
+        ...
+
+    async def search_then_read(
+        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, choose: Choose
+    ) -> list[ScoredPayload]:
+        """`search` without payloads; `choose` picks and orders among those hits (ids and scores); then
+        the chosen with their payloads (those that exist and can be read). The embedded store does all
+        of it in one trip to its worker thread, where `choose` then runs: it must be quick and must not
+        touch the event loop."""
         ...
 
     async def count(self, filters: SearchFilters | None = None) -> int:

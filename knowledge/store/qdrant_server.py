@@ -22,6 +22,7 @@ from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
+    Choose,
     CollectionIdentity,
     Condition,
     DateRange,
@@ -246,6 +247,18 @@ class QdrantServerStore:
             self._client.retrieve(self._collection, ids=[str(i) for i in point_ids], with_payload=True)
         )
         return [r.payload or {} for r in records]
+
+    async def search_then_read(
+        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, choose: Choose
+    ) -> list[ScoredPayload]:
+        chosen = choose(await self.search(query, filters, limit, with_payload=False))
+        if not chosen:
+            return []
+        records = await self._call(
+            self._client.retrieve(self._collection, ids=[c.id for c in chosen], with_payload=True)
+        )
+        payloads = {str(r.id): r.payload or {} for r in records}
+        return [ScoredPayload(c.id, c.score, payloads[c.id]) for c in chosen if c.id in payloads]
 
     async def count(self, filters: SearchFilters | None = None) -> int:
         result = await self._call(

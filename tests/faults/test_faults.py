@@ -30,7 +30,7 @@ from knowledge.projector import point_id, project
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import Sparse
-from knowledge.store.base import KnowledgeStore, ScoredPayload
+from knowledge.store.base import Choose, KnowledgeStore, ScoredPayload
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.dead_letter import HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION
 from schemas.documents import DocumentBase
@@ -86,6 +86,12 @@ class FaultyStore:
     ) -> list[ScoredPayload]:
         self._check()
         return await self.inner.search(query, filters, limit, with_payload=with_payload)
+
+    async def search_then_read(
+        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, choose: Choose
+    ) -> list[ScoredPayload]:
+        self._check()
+        return await self.inner.search_then_read(query, filters, limit, choose)
 
     async def facet(self, key: str, filters: SearchFilters, limit: int) -> dict[str, int]:
         self._check()

@@ -14,7 +14,7 @@ from knowledge.projector import point_id, project
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder, keyword_text
-from knowledge.store.base import CollectionIdentity, KnowledgeStore, conditions, holds
+from knowledge.store.base import CollectionIdentity, KnowledgeStore, ScoredPayload, conditions, holds
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.documents import Category, DocumentBase
 from schemas.events import GameEvent
@@ -85,6 +85,26 @@ async def test_retrieve_returns_the_stored_payload(store: KnowledgeStore, embedd
     assert datetime.fromisoformat(payload["occurred_at"]) == EVENTS[5].occurred_at
     assert await store.retrieve([point_id("absent")]) == []
     await store.ping()
+
+
+async def test_search_then_read_gives_the_chosen_hits_in_the_chosen_order_with_payloads(
+    store: KnowledgeStore, embedder: FastembedEmbedder
+) -> None:
+    await fill(store, embedder)
+    vector = await embedder.embed_query("an expedition returns")
+    offered: list[ScoredPayload] = []
+
+    def choose(found: list[ScoredPayload]) -> list[ScoredPayload]:
+        offered.extend(found)
+        absent = ScoredPayload(str(point_id("absent")), 1.0, {})
+        return [ScoredPayload(found[3].id, 0.9, {}), absent, ScoredPayload(found[0].id, 0.1, {})]
+
+    chosen = await store.search_then_read(vector, SearchFilters(), 10, choose)
+    assert len(offered) == 10 and all(not f.payload for f in offered), "the hits come without payloads"
+    assert [f.score for f in offered] == sorted((f.score for f in offered), reverse=True)
+    assert [(c.id, c.score) for c in chosen] == [(offered[3].id, 0.9), (offered[0].id, 0.1)], "absent left out"
+    assert all(str(point_id(c.payload["event_id"])) == c.id for c in chosen)
+    assert await store.search_then_read(vector, SearchFilters(), 10, lambda found: []) == []
 
 
 async def test_a_collection_refuses_vectors_of_another_model(
