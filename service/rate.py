@@ -16,14 +16,25 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from limits import parse
+from limits import RateLimitItem, parse
+
+
+def parse_rate(rate: str) -> RateLimitItem:
+    """`rate` as an amount per period; ValueError unless it reads like `1200/minute` and allows a request."""
+    try:
+        item = parse(rate)
+    except ValueError:
+        raise ValueError(f"{rate!r} is not a rate: write it like '1200/minute' or '10 per second'") from None
+    if item.amount < 1:
+        raise ValueError(f"{rate!r} allows no request at all")
+    return item
 
 
 class RateLimiter:
     """`hit(key)`: None when the request is allowed (and counted), else the seconds to wait."""
 
     def __init__(self, rate: str, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
-        item = parse(rate)
+        item = parse_rate(rate)
         self._period = float(item.get_expiry())
         self._interval = self._period / item.amount
         self._max_keys = max_keys

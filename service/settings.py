@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings
 from knowledge.model_files import MODEL_ID
 from knowledge.settings import KnowledgeSettings
+from service.rate import parse_rate
 
 
 class ServiceSettings(BaseSettings):
@@ -51,6 +52,13 @@ class SecuritySettings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Larger request bodies get 413.")
     rate_limit: str = Field(default="1200/minute", description="Requests per key (or client address when open).")
     live_max_subscriptions: int = Field(default=1000, ge=1, description="Open live subscriptions in all.")
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_reads(cls, value: str) -> str:
+        parse_rate(value)  # refused at start, with the reason, rather than by the first request
+        return value
+
     live_max_subscriptions_per_key: int = Field(default=100, ge=1, description="Open live subscriptions per key.")
 
     @property

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+from pydantic import ValidationError
+
 from service.rate import RateLimiter
+from service.settings import SecuritySettings
 
 
 class Clock:
@@ -51,3 +55,11 @@ def test_no_thread_is_started_per_request() -> None:
     for n in range(200):
         limiter.hit(f"addr:{n % 7}")
     assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("rate", ["0/minute", "often", "-5/second", ""])
+def test_a_rate_that_allows_nothing_or_does_not_read_is_refused_at_start_with_the_reason(rate: str) -> None:
+    with pytest.raises(ValidationError, match="rate_limit"):
+        SecuritySettings(rate_limit=rate)
+    with pytest.raises(ValueError, match=r"not a rate|allows no request"):
+        RateLimiter(rate)
