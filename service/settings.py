@@ -52,14 +52,13 @@ class SecuritySettings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Larger request bodies get 413.")
     rate_limit: str = Field(default="1200/minute", description="Requests per key (or client address when open).")
     live_max_subscriptions: int = Field(default=1000, ge=1, description="Open live subscriptions in all.")
+    live_max_subscriptions_per_key: int = Field(default=100, ge=1, description="Open live subscriptions per key.")
 
     @field_validator("rate_limit")
     @classmethod
     def _rate_limit_reads(cls, value: str) -> str:
         parse_rate(value)  # refused at start, with the reason, rather than by the first request
         return value
-
-    live_max_subscriptions_per_key: int = Field(default=100, ge=1, description="Open live subscriptions per key.")
 
     @property
     def hosts(self) -> list[str]:
