@@ -36,7 +36,7 @@ from knowledge.projector import project
 from knowledge.runtime import identity_of
 from knowledge.search import search
 from knowledge.settings import KnowledgeSettings
-from knowledge.sparse import SparseEncoder, keyword_text
+from knowledge.sparse import bm25_of
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.documents import DocumentBase
 from schemas.events import GameEvent
@@ -118,11 +118,10 @@ def ndcg_at_k(ranked: list[str], relevant: set[str]) -> float:
 
 
 async def _index(store: QdrantEdgeStore, embedder: FastembedEmbedder, documents: list[DocumentBase]) -> None:
-    sparse = SparseEncoder()
     for start in range(0, len(documents), 256):
         chunk = documents[start : start + 256]
         vectors = await embedder.embed_documents([d.embedding_text for d in chunk])
-        bm25 = [sparse.document(keyword_text(d.title, d.sentence)) for d in chunk]
+        bm25 = [bm25_of(d) for d in chunk]
         await store.upsert(chunk, vectors, bm25)
 
 

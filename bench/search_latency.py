@@ -27,7 +27,7 @@ from knowledge.embedder import FastembedEmbedder
 from knowledge.projector import project
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
-from knowledge.sparse import encoder, keyword_text
+from knowledge.sparse import bm25_of
 from knowledge.store.factory import open_store
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.events import GameEvent
@@ -56,7 +56,7 @@ async def fill_store(model: FastembedEmbedder, settings: KnowledgeSettings, size
             chunk = documents[start : start + 1000]
             picks = base[rng.integers(0, len(base), len(chunk))] + rng.normal(0, 0.02, (len(chunk), base.shape[1]))
             picks /= np.linalg.norm(picks, axis=1, keepdims=True)
-            bm25 = [encoder().document(keyword_text(d.title, d.sentence)) for d in chunk]
+            bm25 = [bm25_of(d) for d in chunk]
             await store.upsert(chunk, picks.astype(np.float32).tolist(), bm25)
 
 

@@ -19,7 +19,7 @@ from knowledge.embedder import Embedder
 from knowledge.errors import StoreRejected
 from knowledge.metrics import EMBED_SECONDS, INGEST_TO_SEARCHABLE, UPSERT_SECONDS
 from knowledge.projector import project
-from knowledge.sparse import Sparse, encoder, keyword_text
+from knowledge.sparse import Sparse, bm25_of
 from knowledge.store.base import KnowledgeStore
 from knowledge.tracing import tracer
 from knowledge.versioning import is_older, stored_version, version_of
@@ -137,7 +137,7 @@ class Pipeline:
         result.indexed, stale, result.vectors = await self._checked_and_embedded(list(by_id.values()))
         result.stale.extend(stale)
         if result.indexed:
-            sparse = [encoder().document(keyword_text(d.title, d.sentence)) for d in result.indexed]
+            sparse = [bm25_of(d) for d in result.indexed]
             with tracer().start_as_current_span("upsert"), UPSERT_SECONDS.time():
                 refused = await self._upsert_splitting(result.indexed, result.vectors, sparse)
             for index, reason in refused:

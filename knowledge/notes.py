@@ -13,7 +13,7 @@ from typing import Any, Final, Literal
 
 from knowledge.embedder import Embedder
 from knowledge.projector import point_id
-from knowledge.sparse import encoder, keyword_text
+from knowledge.sparse import bm25_of
 from knowledge.store.base import KnowledgeStore
 from schemas import limits
 from schemas.documents import AgentNoteDocument, Category, DocumentBase, MechanicsDocument, unix_seconds
@@ -82,7 +82,7 @@ async def store_note(
     """Embed and store a note; return its document."""
     document = project_note(information, metadata or {}, datetime.now(UTC))
     [vector] = await embedder.embed_documents([document.embedding_text])
-    sparse = encoder().document(keyword_text(document.title, document.sentence))
+    sparse = bm25_of(document)
     await store.upsert([document], [vector], [sparse])
     return document
 

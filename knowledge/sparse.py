@@ -15,6 +15,8 @@ from typing import Final
 
 import qdrant_edge as edge
 
+from schemas.documents import DocumentBase
+
 #: The named sparse vector in the collection.
 SPARSE_NAME: Final = "bm25"
 #: Our documents are about 60 tokens long (bench/), not BM25's default 256.
@@ -52,9 +54,10 @@ def with_joined_codes(text: str) -> str:
     return f"{text} {joined}" if joined else text
 
 
-def keyword_text(title: str, text: str) -> str:
-    """What BM25 indexes for a document: its title and its words (the timestamp left out)."""
-    return f"{title}. {text}"
+def bm25_of(document: DocumentBase) -> Sparse:
+    """What BM25 indexes for a document: the text the dense model embeds too (its title, then what
+    happened; the timestamp left out)."""
+    return encoder().document(document.embedding_text)
 
 
 @functools.cache

@@ -75,7 +75,8 @@ class DocumentBase(BaseModel):
 
     @property
     def embedding_text(self) -> str:
-        """The text whose vector is stored for this document: the title, then the sentence. The title
+        """The text whose vectors are stored for this document (the dense one, and BM25's:
+        knowledge/sparse.py `bm25_of`): the title, then the sentence. The title
         says in one line what happened; with it the model finds what meaning queries ask for more
         often (bench/quality.py: held-out recall@10 0.74 -> 0.77, the fresh batch 0.55 -> 0.63)."""
         return f"{self.title}. {self.sentence}"

@@ -15,7 +15,7 @@ from knowledge.metrics import UNREADABLE_POINTS
 from knowledge.notes import forget_note, project_note, store_note
 from knowledge.projector import project
 from knowledge.search import BadCursor, get_event, search, timeline
-from knowledge.sparse import encoder, keyword_text
+from knowledge.sparse import bm25_of
 from knowledge.store.base import KnowledgeStore
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas import limits
@@ -27,7 +27,7 @@ from tests.faults.test_faults import FaultyStore
 
 async def put(store: KnowledgeStore, embedder: FastembedEmbedder, documents: list[DocumentBase]) -> None:
     vectors = await embedder.embed_documents([d.embedding_text for d in documents])
-    sparse = [encoder().document(keyword_text(d.title, d.sentence)) for d in documents]
+    sparse = [bm25_of(d) for d in documents]
     await store.upsert(documents, vectors, sparse)
 
 

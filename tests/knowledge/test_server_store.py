@@ -14,7 +14,7 @@ from knowledge.errors import ForeignCollection
 from knowledge.projector import project
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
-from knowledge.sparse import SPARSE_NAME, encoder, keyword_text
+from knowledge.sparse import SPARSE_NAME, bm25_of, encoder
 from knowledge.store.qdrant_server import QdrantServerStore
 from schemas.events import GameEvent
 from schemas.search import SearchFilters
@@ -69,7 +69,7 @@ async def test_a_collection_made_before_keyword_search_gains_its_bm25_vector(
     await store.ensure_collection(identity_of(embedder))
     assert SPARSE_NAME in ((await client.get_collection(NAME)).config.params.sparse_vectors or {})
     documents = [project(GameEvent.model_validate(e)) for e in season(20, seed=5)]
-    sparse = [encoder().document(keyword_text(d.title, d.sentence)) for d in documents]
+    sparse = [bm25_of(d) for d in documents]
     await store.upsert(documents, await embedder.embed_documents([d.embedding_text for d in documents]), sparse)
     hits = await store.search(encoder().query(documents[0].title), SearchFilters(), 5)
     assert documents[0].event_id in {h.payload["event_id"] for h in hits}

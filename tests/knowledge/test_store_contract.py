@@ -13,7 +13,7 @@ from knowledge.errors import ModelMismatch, StoreRejected, StoreUnavailable
 from knowledge.projector import point_id, project
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
-from knowledge.sparse import SparseEncoder, keyword_text
+from knowledge.sparse import bm25_of
 from knowledge.store.base import CollectionIdentity, KnowledgeStore, ScoredPayload, conditions, holds
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.documents import Category, DocumentBase
@@ -181,9 +181,8 @@ async def test_keyword_and_hybrid_modes_find_exact_codes_and_names(
     from schemas.search import SearchRequest
 
     documents = [project(e) for e in EVENTS]
-    sparse = SparseEncoder()
     vectors = await embedder.embed_documents([d.embedding_text for d in documents])
-    await store.upsert(documents, vectors, [sparse.document(keyword_text(d.title, d.sentence)) for d in documents])
+    await store.upsert(documents, vectors, [bm25_of(d) for d in documents])
     code = next(d.expedition_code for d in documents if d.expedition_code)
     with_code = {d.event_id for d in documents if code in d.content}
     keyword = await search(embedder, store, SearchRequest(query=code, mode="keyword", top_k=len(with_code)))
