@@ -2,7 +2,10 @@
 
 Documents: batches are deduplicated (a season repeats many texts), texts seen recently come from a
 bounded cache, and the rest are sorted by length before they are cut into model batches, so short
-texts are not padded to the length of long ones.
+texts are not padded to the length of long ones. The model batches run side by side, one per core
+(`EMBED_WORKERS`), each on one onnxruntime thread (`EMBED_THREADS`): as fast as one call on every
+core when the cores are free, and when another thread (a search, the API) takes a core, only the
+batch on that core waits, where one call's threads would all wait for it at every operator.
 
 Queries: a thread and a session of their own, so a search never waits behind an ingest batch. Waiting
 queries are embedded oldest first, at most `EMBED_QUERY_BATCH` per model call (default 1: on 2 cores
@@ -86,6 +89,7 @@ class FastembedEmbedder:
         cache_size: int = 20_000,
         query_model: Any = None,
         *,
+        workers: int = 1,
         query_batch: int = 1,
         query_queue: int = 64,
         query_deadline_s: float = 3.0,
@@ -100,6 +104,9 @@ class FastembedEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # touched only by the worker thread
         self._cache_size = cache_size
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        # The model calls of one batch, side by side (onnxruntime sessions run calls concurrently).
+        self.workers = workers
+        self._model_calls = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embed-model")
         # Queries get a thread of their own, so a search never waits behind an ingest batch.
         # Its CPU priority is below ingest's (`query_nice`, `query_idle`): where both want the cores,
         # what the game writes is indexed first and the search waits.
@@ -138,6 +145,7 @@ class FastembedEmbedder:
             settings.embed_batch_size,
             settings.embed_cache_size,
             query_model=session(settings.embed_query_threads) if query_session else None,
+            workers=settings.embed_workers or cores(),
             query_batch=settings.embed_query_batch,
             query_queue=settings.embed_query_queue,
             query_deadline_s=settings.embed_query_deadline_s,
@@ -163,7 +171,9 @@ class FastembedEmbedder:
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
             missing.sort(key=len)
-            vectors = np.asarray(list(self._model.embed(missing, batch_size=self._batch_size)), dtype=np.float32)
+            size = self._batch_size
+            batches = [missing[i : i + size] for i in range(0, len(missing), size)]
+            vectors = np.concatenate(list(self._model_calls.map(self._embed_batch, batches)))
             self._cache.update(zip(missing, vectors, strict=True))
         found = [self._cache[t].tolist() for t in texts]
         for text in dict.fromkeys(texts):
@@ -171,6 +181,10 @@ class FastembedEmbedder:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return found
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        """One model call (on a model-call thread)."""
+        return np.asarray(list(self._model.embed(texts, batch_size=len(texts))), dtype=np.float32)
 
     def embed_documents(self, texts: Sequence[str]) -> asyncio.Future[list[Vector]]:
         return asyncio.get_running_loop().run_in_executor(self._executor, self.embed_sync, list(texts))
@@ -243,9 +257,18 @@ class FastembedEmbedder:
         return [v.tolist() for v in vectors]
 
     def close(self) -> None:
-        """Stop the worker thread."""
+        """Stop the worker threads."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._model_calls.shutdown(wait=True, cancel_futures=True)
         self._query_executor.shutdown(wait=True, cancel_futures=True)
+
+
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def lower_priority(nice: int, idle: bool = False) -> None:

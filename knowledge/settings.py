@@ -48,7 +48,14 @@ class KnowledgeSettings(BaseSettings):
         default=8, ge=1, le=1024, description="Texts per model call; small batches are fastest on 2 CPU cores."
     )
     embed_cache_size: int = Field(default=20_000, ge=0, description="Texts whose vectors are kept for reuse.")
-    embed_threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; None: all cores.")
+    embed_threads: int | None = Field(
+        default=1, ge=1, description="onnxruntime threads of each document model call (None: all cores)."
+    )
+    embed_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Document model calls run side by side (each a batch of EMBED_BATCH_SIZE); None: one per core.",
+    )
     embed_query_batch: int = Field(
         default=1, ge=1, le=256, description="Most search queries embedded in one model call (bounds its memory)."
     )

@@ -55,6 +55,29 @@ async def test_the_reuse_cache_is_bounded_and_gives_the_same_vectors(embedder: F
         small.close()
 
 
+async def test_model_batches_side_by_side_give_the_same_vectors_in_order(embedder: FastembedEmbedder) -> None:
+    class Recording:  # the real model, noting which thread ran each call
+        def __init__(self, model: Any) -> None:
+            self.model, self.threads = model, set[str]()
+
+        def embed(self, texts: list[str], batch_size: int) -> Any:
+            self.threads.add(threading.current_thread().name)
+            return self.model.embed(texts, batch_size=batch_size)
+
+    texts = [f"expedition {n} to the {place} found {n % 4} relics" for n, place in enumerate(["Andes", "Nile"] * 20)]
+    results = {}
+    for workers in (1, 3):
+        model = Recording(embedder._model)
+        side_by_side = FastembedEmbedder(model, batch_size=4, cache_size=0, workers=workers)
+        try:
+            results[workers] = await side_by_side.embed_documents(texts)
+        finally:
+            side_by_side.close()
+        assert (len(model.threads) > 1) == (workers > 1) and len(model.threads) <= workers  # ten calls, side by side
+    assert np.allclose(results[1], results[3], atol=1e-6)
+    assert np.allclose(results[3][7], await embedder.embed_documents([texts[7]]), atol=1e-5)
+
+
 async def test_concurrent_queries_share_model_calls_and_get_their_own_vectors(embedder: FastembedEmbedder) -> None:
     import asyncio
 
