@@ -185,10 +185,9 @@ def _weight_by_recency(found: list[ScoredPayload], half_life_days: float) -> lis
 
 async def related(store: KnowledgeStore, event_id: str, top_k: int, filters: SearchFilters) -> list[SearchHit] | None:
     """Events nearest to `event_id` by its stored vector, itself excluded; None if it is not indexed."""
-    vector = await store.vector(point_id(event_id))
-    if vector is None:
+    found = await store.search_like(point_id(event_id), await with_threads(store, filters), top_k + 1 + REPEAT_SLACK)
+    if found is None:
         return None
-    found = await store.search(vector, await with_threads(store, filters), top_k + 1 + REPEAT_SLACK)
     return _hits(_repeats_dropped([f for f in found if f.payload.get("event_id") != event_id])[:top_k])
 
 

@@ -274,6 +274,12 @@ class KnowledgeStore(Protocol):
         touch the event loop."""
         ...
 
+    async def search_like(self, point_id: UUID, filters: SearchFilters, limit: int) -> list[ScoredPayload] | None:
+        """`search` by the stored vector of a point (the point itself is among the hits), with payloads;
+        None when the point does not exist. The embedded store reads the vector and searches in one trip
+        to its worker thread; the server store makes the two requests."""
+        ...
+
     async def count(self, filters: SearchFilters | None = None) -> int:
         """Exact number of points passing `filters`."""
         ...

@@ -263,16 +263,31 @@ class QdrantEdgeStore:
     ) -> list[ScoredPayload]:
         if not with_payload:
             return await self.search_then_read(query, filters, limit, None)
-        request = self._request(query, filters, limit, True)
+        return await self._run(self._readers, lambda: self._search_sync(self._shard_or_fail(), query, filters, limit))
+
+    def _search_sync(
+        self, shard: Any, query: list[float] | Sparse, filters: SearchFilters, limit: int
+    ) -> list[ScoredPayload]:
+        """On a reader thread: the hits with their payloads."""
         try:
-            points = await self._run(self._readers, lambda: self._shard_or_fail().query(request))
+            points = shard.query(self._request(query, filters, limit, True))
         except Exception as exc:
             if not _unreadable(exc):
                 raise
             # A point whose payload cannot be read is among the hits: rank without payloads, then
             # read each hit's payload, leaving out the unreadable one.
-            return await self.search_then_read(query, filters, limit, lambda found: found)
+            return _then_read(shard, self._request(query, filters, limit, False), lambda found: found)
         return [ScoredPayload(id=str(p.id), score=p.score, payload=p.payload or {}) for p in points]
+
+    async def search_like(self, point_id: UUID, filters: SearchFilters, limit: int) -> list[ScoredPayload] | None:
+        """One job on a reader thread: the point's vector, then the search."""
+
+        def run() -> list[ScoredPayload] | None:
+            shard = self._shard_or_fail()
+            vector = self._stored_vector(shard, point_id)
+            return None if vector is None else self._search_sync(shard, vector, filters, limit)
+
+        return await self._run(self._readers, run)
 
     async def search_then_read(
         self, query: list[float] | Sparse, filters: SearchFilters, limit: int, choose: Choose | None
@@ -280,17 +295,7 @@ class QdrantEdgeStore:
         """One job on a reader thread: each thread hand-off costs a quarter of a millisecond or more
         on a virtual machine whose idle cores sleep. Without `choose`: the hits without payloads."""
         request = self._request(query, filters, limit, False)
-
-        def run() -> list[ScoredPayload]:
-            shard = self._shard_or_fail()
-            found = [ScoredPayload(str(p.id), p.score, {}) for p in shard.query(request)]
-            if choose is None:
-                return found
-            chosen = choose(found)
-            payloads = _read_payloads(shard, [c.id for c in chosen])
-            return [ScoredPayload(c.id, c.score, payloads[c.id]) for c in chosen if c.id in payloads]
-
-        return await self._run(self._readers, run)
+        return await self._run(self._readers, lambda: _then_read(self._shard_or_fail(), request, choose))
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
         shard = self._shard_or_fail()
@@ -307,7 +312,10 @@ class QdrantEdgeStore:
 
     async def vector(self, point_id: UUID) -> list[float] | None:
         shard = self._shard_or_fail()
-        records = await self._run(self._readers, shard.retrieve, [str(point_id)], False, [self._vector_name])
+        return await self._run(self._readers, self._stored_vector, shard, point_id)
+
+    def _stored_vector(self, shard: Any, point_id: UUID) -> list[float] | None:
+        records = shard.retrieve([str(point_id)], False, [self._vector_name])
         if not records or not isinstance(records[0].vector, dict):
             return None
         found = records[0].vector.get(self._vector_name)
@@ -463,6 +471,17 @@ class QdrantEdgeStore:
             await asyncio.get_running_loop().run_in_executor(self._writer, _flush_and_close, shard)
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+
+
+def _then_read(shard: Any, request: Any, choose: Choose | None) -> list[ScoredPayload]:
+    """On a reader thread: the hits of `request` (made without payloads); with `choose`, the chosen
+    among them with their payloads (those that exist and can be read)."""
+    found = [ScoredPayload(str(p.id), p.score, {}) for p in shard.query(request)]
+    if choose is None:
+        return found
+    chosen = choose(found)
+    payloads = _read_payloads(shard, [c.id for c in chosen])
+    return [ScoredPayload(c.id, c.score, payloads[c.id]) for c in chosen if c.id in payloads]
 
 
 def _read_payloads(shard: Any, ids: list[str]) -> dict[str, dict[str, Any]]:

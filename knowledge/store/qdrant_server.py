@@ -272,6 +272,10 @@ class QdrantServerStore:
         )
         return {str(hit.value): int(hit.count) for hit in response.hits}
 
+    async def search_like(self, point_id: UUID, filters: SearchFilters, limit: int) -> list[ScoredPayload] | None:
+        vector = await self.vector(point_id)
+        return None if vector is None else await self.search(vector, filters, limit)
+
     async def vector(self, point_id: UUID) -> list[float] | None:
         records = await self._call(
             self._client.retrieve(

@@ -93,6 +93,10 @@ class FaultyStore:
         self._check()
         return await self.inner.search_then_read(query, filters, limit, choose)
 
+    async def search_like(self, point_id: UUID, filters: SearchFilters, limit: int) -> list[ScoredPayload] | None:
+        self._check()
+        return await self.inner.search_like(point_id, filters, limit)
+
     async def facet(self, key: str, filters: SearchFilters, limit: int) -> dict[str, int]:
         self._check()
         return await self.inner.facet(key, filters, limit)

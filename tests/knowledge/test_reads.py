@@ -14,14 +14,14 @@ from knowledge.errors import StoreUnavailable
 from knowledge.metrics import UNREADABLE_POINTS
 from knowledge.notes import forget_note, project_note, store_note
 from knowledge.projector import project
-from knowledge.search import BadCursor, get_event, search, timeline
+from knowledge.search import BadCursor, get_event, related, search, timeline
 from knowledge.sparse import bm25_of
 from knowledge.store.base import KnowledgeStore
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas import limits
 from schemas.documents import DocumentBase
 from schemas.events import GameEvent
-from schemas.search import EntityKind, SearchRequest
+from schemas.search import EntityKind, SearchFilters, SearchRequest
 from tests.faults.test_faults import FaultyStore
 
 
@@ -64,6 +64,8 @@ async def test_a_point_nested_beyond_the_engines_reader_is_skipped_by_every_read
         assert "good-1" in {h.event_id for h in hits}, mode
     page = await timeline(store, EntityKind.PLAYER, "p.ada", 10, None)
     assert "good-1" in {e.event_id for e in page.events}
+    near = await related(store, "good-1", 5, SearchFilters())
+    assert near is not None and "good-1" not in {h.event_id for h in near}
     assert await get_event(store, "good-1") is not None
     await get_event(store, "deep-1")  # answers (None on the engine that cannot read it back)
     assert await forget_note(store, note.event_id) == "forgot", "an unreadable note can still be forgotten"

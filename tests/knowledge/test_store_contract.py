@@ -107,6 +107,23 @@ async def test_search_then_read_gives_the_chosen_hits_in_the_chosen_order_with_p
     assert await store.search_then_read(vector, SearchFilters(), 10, lambda found: []) == []
 
 
+async def test_search_like_is_the_search_by_the_points_stored_vector(
+    store: KnowledgeStore, embedder: FastembedEmbedder
+) -> None:
+    await fill(store, embedder)
+    target = point_id(EVENTS[7].event_id)
+    vector = await store.vector(target)
+    assert vector is not None
+    for filters in (SearchFilters(), SearchFilters(category=[Category.PRESS])):
+        like = await store.search_like(target, filters, 10)
+        plain = await store.search(vector, filters, 10)
+        assert like is not None and len(like) == 10, filters
+        assert [(h.id, h.payload) for h in like] == [(h.id, h.payload) for h in plain], filters
+    nearest = await store.search_like(target, SearchFilters(), 10)
+    assert nearest is not None and str(target) in {h.id for h in nearest if h.score > 0.999}, "itself, at the top"
+    assert await store.search_like(point_id("absent"), SearchFilters(), 10) is None
+
+
 async def test_a_collection_refuses_vectors_of_another_model(
     knowledge_settings: KnowledgeSettings, embedder: FastembedEmbedder
 ) -> None:
