@@ -57,23 +57,32 @@ async def test_the_reuse_cache_is_bounded_and_gives_the_same_vectors(embedder: F
 
 async def test_model_batches_side_by_side_give_the_same_vectors_in_order(embedder: FastembedEmbedder) -> None:
     class Recording:  # the real model, noting which thread ran each call
-        def __init__(self, model: Any) -> None:
-            self.model, self.threads = model, set[str]()
+        def __init__(self, model: Any, workers: int) -> None:
+            self.model, self.threads, self.calls = model, set[str](), 0
+            # With more than one worker the first two calls wait for each other: they can only both
+            # get past it if they run at the same time (else the barrier times out and the test fails).
+            self.meet = threading.Barrier(2, timeout=30) if workers > 1 else None
+            self.lock = threading.Lock()
 
         def embed(self, texts: list[str], batch_size: int) -> Any:
-            self.threads.add(threading.current_thread().name)
+            with self.lock:
+                self.threads.add(threading.current_thread().name)
+                self.calls += 1
+                first_two = self.calls <= 2
+            if self.meet is not None and first_two:
+                self.meet.wait()
             return self.model.embed(texts, batch_size=batch_size)
 
     texts = [f"expedition {n} to the {place} found {n % 4} relics" for n, place in enumerate(["Andes", "Nile"] * 20)]
     results = {}
     for workers in (1, 3):
-        model = Recording(embedder._model)
+        model = Recording(embedder._model, workers)
         side_by_side = FastembedEmbedder(model, batch_size=4, cache_size=0, workers=workers)
         try:
             results[workers] = await side_by_side.embed_documents(texts)
         finally:
             side_by_side.close()
-        assert (len(model.threads) > 1) == (workers > 1) and len(model.threads) <= workers  # ten calls, side by side
+        assert model.calls == 10 and (len(model.threads) > 1) == (workers > 1) and len(model.threads) <= workers
     assert np.allclose(results[1], results[3], atol=1e-6)
     assert np.allclose(results[3][7], await embedder.embed_documents([texts[7]]), atol=1e-5)
 
