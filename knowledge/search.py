@@ -39,36 +39,41 @@ class BadCursor(ValueError):
     """A timeline cursor that this service did not make."""
 
 
+def _fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """What the API shows of a stored point's payload (KeyError when it is not one of our documents)."""
+    return {
+        "event_id": payload["event_id"],
+        "category": payload["category"],
+        "action": payload["action"],
+        "occurred_at": payload["occurred_at"],
+        "title": payload.get("title", ""),
+        "content": payload.get("content", ""),
+        "payload": payload.get("payload") or {},
+        "document": payload,
+    }
+
+
 def stored_document(payload: dict[str, Any]) -> StoredDocument:
     """A stored point's payload as the API shows it."""
-    return StoredDocument(
-        event_id=payload["event_id"],
-        category=payload["category"],
-        action=payload["action"],
-        occurred_at=payload["occurred_at"],
-        title=payload.get("title", ""),
-        content=payload.get("content", ""),
-        payload=payload.get("payload") or {},
-        document=payload,
-    )
+    return StoredDocument(**_fields(payload))
 
 
-def _readable(payload: dict[str, Any], point: str) -> StoredDocument | None:
-    """The payload as a document, or None (logged and counted) when it is not one this service wrote."""
+def _readable(
+    payload: dict[str, Any], point: str, shape: type[StoredDocument] = StoredDocument, **extra: Any
+) -> StoredDocument | None:
+    """The payload as a document (of `shape`, with `extra` fields), or None (logged and counted) when it is
+    not one this service wrote."""
     try:
-        return stored_document(payload)
+        return shape(**_fields(payload), **extra)
     except (KeyError, ValidationError) as exc:
         skip_unreadable(point, exc)
         return None
 
 
 def _hits(found: list[ScoredPayload]) -> list[SearchHit]:
-    hits = []
-    for f in found:
-        document = _readable(f.payload, f.id)
-        if document is not None:
-            hits.append(SearchHit(score=f.score, **document.model_dump()))
-    return hits
+    """Each hit validated once, straight from its payload."""
+    hits = (_readable(f.payload, f.id, SearchHit, score=f.score) for f in found)
+    return [hit for hit in hits if isinstance(hit, SearchHit)]
 
 
 _DEFAULT_MODE: Mode = SearchRequest.model_fields["mode"].default

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -39,11 +39,12 @@ def principal_of(connection: HTTPConnection) -> Principal:
     return found if isinstance(found, Principal) else OPEN
 
 
-def allow(needed: Scope, *, writes: bool = False) -> Callable[[HTTPConnection], Principal]:
+def allow(needed: Scope, *, writes: bool = False) -> Callable[[HTTPConnection], Coroutine[None, None, Principal]]:
     """A dependency: the caller, if its key has `needed`; else 403. `writes`: also refused (403) while
-    the service is read-only (QDRANT_READ_ONLY)."""
+    the service is read-only (QDRANT_READ_ONLY). Dependencies are `async def` on purpose: FastAPI runs a
+    plain `def` one in its thread pool, a thread hand-off per request for a dictionary lookup."""
 
-    def check(connection: HTTPConnection) -> Principal:
+    async def check(connection: HTTPConnection) -> Principal:
         principal = principal_of(connection)
         if writes and connection.app.state.read_only:
             AUTH_DECISIONS.labels(principal.name, "403").inc()
@@ -61,7 +62,7 @@ def refused(principal: Principal, needed: Scope) -> str:
     return f"the key {principal.name!r} has the {principal.scope.name.lower()} scope; this needs {needed.name.lower()}"
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.state.runtime
     return runtime
 
