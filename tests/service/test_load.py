@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -67,3 +69,36 @@ def test_what_the_api_loaded_at_start_is_out_of_the_collectors_sight(
             assert client.get("/healthz").status_code == 200
     finally:
         gc.unfreeze()  # (this test process goes on as before)
+
+
+def test_no_route_hands_a_request_to_the_thread_pool_for_its_own_code(
+    knowledge_settings: KnowledgeSettings, consumer_settings: ConsumerSettings, embedder: FastembedEmbedder
+) -> None:
+    """FastAPI runs a plain `def` endpoint or dependency in its thread pool: a thread hand-off per
+    request (0.25-1 ms on a busy 2-core machine) for code that never blocks. Every route's endpoint and
+    every dependency it resolves is `async def`; blocking work goes to threads on purpose, inside them."""
+    from fastapi import APIRouter
+    from fastapi.dependencies.models import Dependant
+    from fastapi.routing import APIRoute
+
+    settings = AppSettings(service=ServiceSettings(run_consumer=False, live_notices=False),
+                           knowledge=knowledge_settings, consumer=consumer_settings)  # fmt: skip
+    app = create_app(settings, embedder=embedder)
+
+    def plain(dependant: Dependant) -> list[str]:
+        found = [] if dependant.call is None or inspect.iscoroutinefunction(dependant.call) else [repr(dependant.call)]
+        return found + [name for sub in dependant.dependencies for name in plain(sub)]
+
+    def routers(router: Any) -> list[APIRouter]:  # through FastAPI's wrappers of included routers
+        inner = getattr(router, "original_router", router)
+        nested = [r for route in getattr(inner, "routes", []) for r in routers(route)]
+        return [inner, *nested] if isinstance(inner, APIRouter) else nested
+
+    found = routers(app.router)
+    routes = [route for router in found for route in router.routes if isinstance(route, APIRoute)]
+    assert len(routes) >= 10
+    offenders = {route.path: plain(route.dependant) for route in routes}
+    offenders["router dependencies"] = [
+        repr(d.dependency) for r in found for d in r.dependencies if not inspect.iscoroutinefunction(d.dependency)
+    ]
+    assert not {where: calls for where, calls in offenders.items() if calls}
