@@ -183,9 +183,9 @@ async def _committed_offsets(settings: ConsumerSettings) -> AsyncIterator[Callab
 
 async def todays_path(model: FastembedEmbedder, data_dir: Path, events: list[dict[str, Any]]) -> dict[str, Any]:
     """Per event: project, embed its one text, upsert its one point (mcp-server-qdrant's qdrant-store, whose
-    fastembed session runs each call on every core)."""
-    every_core = KnowledgeSettings(data_dir=data_dir, embed_threads=None, embed_workers=1)
-    loaded = await asyncio.to_thread(FastembedEmbedder.load, every_core, query_session=False)
+    fastembed session runs each call on every core, its products in float32)."""
+    every_core = KnowledgeSettings(data_dir=data_dir / "float-model", embed_threads=None, embed_workers=1)
+    loaded = await asyncio.to_thread(FastembedEmbedder.load, every_core, query_session=False, integer=False)
     embedder = FastembedEmbedder(loaded._model, batch_size=1, cache_size=0)
     settings = KnowledgeSettings(data_dir=data_dir, collection_name=f"today-{uuid.uuid4().hex[:6]}")
     async with QdrantEdgeStore.open(settings) as store:

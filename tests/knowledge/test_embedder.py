@@ -244,3 +244,20 @@ def test_queries_are_embedded_at_a_lower_cpu_priority_than_ingest(embedder: Fast
     assert KnowledgeSettings().embed_query_idle
     assert embedder._query_executor.submit(policy_here).result() == os.SCHED_IDLE  # (EMBED_QUERY_IDLE)
     assert embedder._executor.submit(policy_here).result() == os.SCHED_OTHER
+
+
+async def test_a_texts_vector_does_not_depend_on_what_it_was_embedded_with(embedder: FastembedEmbedder) -> None:
+    """The model quantises its activations per run: a text run beside a longer one (padding included)
+    would come out slightly different. One text per run makes every vector the text's own."""
+    text = "Expedition TT-008 resolved: failure. The team came back without the charts."
+    others = ["A much longer text about a symposium, " * 12, "Recruitment of Blackstone succeeded."]
+    alone = FastembedEmbedder(embedder._model, batch_size=8, cache_size=0)
+    together = FastembedEmbedder(embedder._model, batch_size=8, cache_size=0)
+    try:
+        (a,) = await alone.embed_documents([text])
+        b = (await together.embed_documents([*others, text]))[2]
+        assert np.allclose(a, b, atol=1e-6)
+        assert np.allclose(a, await embedder.embed_query(text), atol=1e-6), "a query is embedded the same way"
+    finally:
+        alone.close()
+        together.close()
