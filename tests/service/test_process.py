@@ -24,13 +24,14 @@ import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
+from prometheus_client.parser import text_string_to_metric_families
 
 from knowledge.embedder import FastembedEmbedder
 from knowledge.projector import project
 from schemas.events import GameEvent
 from schemas.notice import encode_notice
 from scripts.sample_season import season
-from tests.conftest import encode, produce
+from tests.conftest import encode, produce, wait_until
 from tests.process import Served, fresh_topics, start_service, stop_service, until_indexed
 
 EVENTS = list(season(60, seed=97))
@@ -142,6 +143,7 @@ async def test_an_sse_client_receives_new_events(served: Served) -> None:
         {**e, "event_id": f"sse-{e['event_id']}", "occurred_at": "2030-01-02T00:00:00Z"} for e in season(10, seed=99)
     ]
     params = {"query": "game events", "min_score": "-1"}
+    before = await open_subscriptions(served)
     async with (
         httpx.AsyncClient(base_url=served.url, timeout=60) as client,
         client.stream("GET", "/v1/stream", params=params) as response,
@@ -155,7 +157,20 @@ async def test_an_sse_client_receives_new_events(served: Served) -> None:
             line = await asyncio.wait_for(anext(lines), 60)
             if line.startswith("data: ") and "event_id" in line:
                 got.add(json.loads(line[6:])["event_id"])
+        assert await open_subscriptions(served) == before + 1
     assert got == {e["event_id"] for e in new}
+
+    async def released() -> bool:  # the client left: its subscription is gone, without a message to send
+        return await open_subscriptions(served) == before
+
+    await wait_until(released, 15, "the stream's subscription to be released")
+
+
+async def open_subscriptions(served: Served) -> float:
+    async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
+        text = (await client.get("/metrics")).text
+    samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
+    return sum(s.value for s in samples if s.name == "live_subscriptions")
 
 
 async def test_the_mcp_sdk_client_talks_to_the_process(served: Served) -> None:
