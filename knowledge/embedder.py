@@ -1,11 +1,12 @@
 """Text -> vectors. fastembed (ONNX, CPU) runs in worker threads, never on the event loop.
 
 Documents: batches are deduplicated (a season repeats many texts), texts seen recently come from a
-bounded cache, and the rest are sorted by length before they are cut into model batches, so short
-texts are not padded to the length of long ones. The model batches run side by side, one per core
-(`EMBED_WORKERS`), each on one onnxruntime thread (`EMBED_THREADS`): as fast as one call on every
-core when the cores are free, and when another thread (a search, the API) takes a core, only the
-batch on that core waits, where one call's threads would all wait for it at every operator.
+bounded cache, and the rest are cut into model batches, each text its own onnxruntime run (so none
+is padded to the length of another, and none changes another's vector). The model batches run side
+by side, one per core (`EMBED_WORKERS`), each on one onnxruntime thread (`EMBED_THREADS`): as fast
+as one call on every core when the cores are free, and when another thread (a search, the API)
+takes a core, only the batch on that core waits, where one call's threads would all wait for it at
+every operator.
 
 Queries: a thread and a session of their own, so a search never waits behind an ingest batch. Waiting
 queries are embedded oldest first, at most `EMBED_QUERY_BATCH` per model call (default 1: on 2 cores
@@ -176,10 +177,9 @@ class FastembedEmbedder:
         return VECTOR_NAME
 
     def embed_sync(self, texts: Sequence[str]) -> list[Vector]:
-        """Embed in the calling thread: cached texts are reused, the rest embedded once each, shortest first."""
+        """Embed in the calling thread: cached texts are reused, the rest embedded once each."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
-            missing.sort(key=len)
             size = self._batch_size
             batches = [missing[i : i + size] for i in range(0, len(missing), size)]
             vectors = np.concatenate(list(self._model_calls.map(self._embed_batch, batches)))
