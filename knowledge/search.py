@@ -7,7 +7,7 @@ import base64
 import binascii
 import json
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -58,11 +58,13 @@ def stored_document(payload: dict[str, Any]) -> StoredDocument:
     return StoredDocument(**_fields(payload))
 
 
-def _readable(
-    payload: dict[str, Any], point: str, shape: type[StoredDocument] = StoredDocument, **extra: Any
-) -> StoredDocument | None:
-    """The payload as a document (of `shape`, with `extra` fields), or None (logged and counted) when it is
-    not one this service wrote."""
+#: What `_readable` makes of a payload: a stored document, or a hit (one with a score).
+D = TypeVar("D", bound=StoredDocument)
+
+
+def _readable(payload: dict[str, Any], point: str, shape: type[D], **extra: Any) -> D | None:
+    """The payload as a `shape` (with `extra` fields), or None (logged and counted) when it is not a
+    document this service wrote."""
     try:
         return shape(**_fields(payload), **extra)
     except (KeyError, ValidationError) as exc:
@@ -73,7 +75,7 @@ def _readable(
 def _hits(found: list[ScoredPayload]) -> list[SearchHit]:
     """Each hit validated once, straight from its payload."""
     hits = (_readable(f.payload, f.id, SearchHit, score=f.score) for f in found)
-    return [hit for hit in hits if isinstance(hit, SearchHit)]
+    return [hit for hit in hits if hit is not None]
 
 
 _DEFAULT_MODE: Mode = SearchRequest.model_fields["mode"].default
@@ -274,14 +276,14 @@ async def timeline(
     next_cursor = None
     if len(items) > limit and page:
         next_cursor = _encode_cursor(float(page[-1]["occurred_at_ts"]), str(page[-1].get("event_id", "")), newest_first)
-    events = [d for d in (_readable(p, str(p.get("event_id"))) for p in page) if d is not None]
+    events = [d for d in (_readable(p, str(p.get("event_id")), StoredDocument) for p in page) if d is not None]
     return TimelinePage(kind=kind, id=entity_id, order=order, events=events, next_cursor=next_cursor)
 
 
 async def get_event(store: KnowledgeStore, event_id: str) -> StoredDocument | None:
     """The stored document of one event, if it is indexed."""
     payloads = await store.retrieve([point_id(event_id)])
-    return _readable(payloads[0], event_id) if payloads else None
+    return _readable(payloads[0], event_id, StoredDocument) if payloads else None
 
 
 async def facets(embedder: Embedder, store: KnowledgeStore, request: FacetRequest) -> FacetResponse:
