@@ -103,11 +103,12 @@ def _quantized(source: Path, target: Path) -> None:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.optimized_model_filepath = str(folded)
         ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-        logging.disable(logging.WARNING)  # quantize_dynamic's advice to pre-process, on the root logger
+        advice = _QuantizerAdvice()
+        logging.getLogger().addFilter(advice)  # only the quantizer's own records: other threads log on
         try:
             quantize_dynamic(folded, quantized, weight_type=QuantType.QInt8, per_channel=True)
         finally:
-            logging.disable(logging.NOTSET)
+            logging.getLogger().removeFilter(advice)
         digest = _sha256(quantized)
         if digest != DERIVED_SHA256:
             raise ModelFilesError(
@@ -115,6 +116,15 @@ def _quantized(source: Path, target: Path) -> None:
                 "reinstall the pinned onnxruntime and onnx (pyproject.toml)"
             )
         quantized.replace(target / "model.onnx")  # over the link an earlier version made, if any
+
+
+class _QuantizerAdvice(logging.Filter):
+    """Drops the quantizer's own notes below ERROR (it logs on the root logger, at every derivation: an
+    advice to pre-process, which the folding above is, and a line per tensor it leaves in float).
+    Records of anything else, from any thread, pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or "/onnxruntime/quantization/" not in Path(record.pathname).as_posix()
 
 
 def _link(source: Path, link: Path) -> None:

