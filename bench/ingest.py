@@ -45,7 +45,8 @@ def _texts(events: list[dict[str, Any]]) -> list[str]:
 
 
 def model_throughput(model: FastembedEmbedder, texts: list[str], batch_sizes: list[int]) -> dict[str, Any]:
-    """Texts/s by batch size, plain and sorted + deduplicated; R is the best plain batch size over all texts."""
+    """Texts/s by batch size, plain and through the service's embedder (deduplicated; the key keeps its name
+    from when the embedder also sorted by length); R is the best plain batch size over all texts."""
     raw = model._model
     list(raw.embed(texts[:16], batch_size=16))  # warm-up
     curve = []

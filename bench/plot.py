@@ -36,7 +36,7 @@ def plot(results: dict[str, Any], path: Path) -> Path:
         sizes = [row["batch_size"] for row in curve]
         throughput.plot(sizes, [row["plain_texts_per_s"] for row in curve], "o-", label="fastembed, plain batches")
         throughput.plot(
-            sizes, [row["sorted_dedup_texts_per_s"] for row in curve], "s-", label="sorted by length + dedup"
+            sizes, [row["sorted_dedup_texts_per_s"] for row in curve], "s-", label="the service's embedder (dedup)"
         )
         throughput.set_xscale("log", base=2)
         throughput.set_xlabel("batch size")
