@@ -8,9 +8,10 @@ missed with its next message.
 
 Matching costs one matrix product per batch (every new document against every standing query), and
 each matching document is serialised once, however many subscribers it reaches: a subscriber's
-message is that text with its own score put in front. A subscription takes a batch's matches in one
-step (numpy picks them, its queue is a deque), so the consumer, whose next batch waits on this,
-spends microseconds per subscriber, not per match (bench/load.py measures it).
+message is those bytes with its own score put in front, and a burst of messages is one join of shared
+pieces (one copy of each document per write, not one per string built on the way). A subscription
+takes a batch's matches in one step (numpy picks them, its queue is a deque), so the consumer, whose
+next batch waits on this, spends microseconds per subscriber, not per match (bench/load.py measures it).
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ class Subscription:
     filters: SearchFilters
     min_score: float
     owner: str = "anonymous"
-    #: (score, the document's JSON after its opening brace), as `_render` renders it; the oldest
-    #: are dropped beyond QUEUE_SIZE
-    waiting: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=QUEUE_SIZE))
+    #: (score, the document's JSON after its opening brace, as ASCII bytes), as `_rendered` renders
+    #: it; the oldest are dropped beyond QUEUE_SIZE
+    waiting: deque[tuple[float, bytes]] = field(default_factory=lambda: deque(maxlen=QUEUE_SIZE))
     dropped: int = 0
     closed: bool = False
     #: `filters` as the store's conditions, judged in memory for each new document
@@ -91,7 +92,7 @@ class Subscription:
             self.filters = self.filters.with_thread_codes((*self.filters.thread_codes(), code))
             self.wanted = conditions(self.filters)
 
-    def offer(self, scores: Sequence[float], rendered: Sequence[str]) -> None:
+    def offer(self, scores: Sequence[float], rendered: Sequence[bytes]) -> None:
         """Queue matches (their scores and rendered documents); beyond QUEUE_SIZE waiting, the oldest
         are dropped (and counted)."""
         if self.closed:
@@ -105,37 +106,58 @@ class Subscription:
         self.closed = True
         self._arrived.set()
 
+    async def arrived(self) -> bool:
+        """Wait until a match is waiting (True), or the subscription is closed and every match waiting
+        was taken (False)."""
+        while not self.waiting:
+            if self.closed:
+                return False
+            self._arrived.clear()
+            await self._arrived.wait()
+        return True
+
     async def next(self) -> str | None:
         """The next match as a JSON object (`type`, `score`, `dropped_before` when events were dropped
         since the last one, then the event's fields); None once closed and every match waiting was read."""
-        while not self.waiting:
-            if self.closed:
-                return None
-            self._arrived.clear()
-            await self._arrived.wait()
-        return self._render(self.waiting.popleft())
+        return self._text() if await self.arrived() else None
 
     def ready(self, most: int) -> list[str]:
         """The matches already waiting (at most `most`), without waiting for more: a stream that fell
         behind sends them together."""
-        return [self._render(self.waiting.popleft()) for _ in range(min(most, len(self.waiting)))]
+        return [self._text() for _ in range(min(most, len(self.waiting)))]
 
-    def _render(self, message: tuple[float, str]) -> str:
-        score, rest = message
+    def framed(self, most: int, before: bytes, after: bytes) -> bytes:
+        """The matches already waiting (at most `most`) as one write: each message between `before` and
+        `after` (an SSE frame's `data:` line and its blank line). Each document's bytes are copied once,
+        into the result."""
+        pieces: list[bytes] = []
+        for _ in range(min(most, len(self.waiting))):
+            pieces.append(before)
+            pieces.extend(self._message(*self.waiting.popleft()))
+            pieces.append(after)
+        return b"".join(pieces)
+
+    def _text(self) -> str:
+        """The oldest waiting match as one message's text."""
+        return b"".join(self._message(*self.waiting.popleft())).decode("ascii")
+
+    def _message(self, score: float, rest: bytes) -> tuple[bytes, bytes]:
+        """A message's pieces: its head (type, score, what was dropped before it) and the document."""
         if self.dropped:
             dropped, self.dropped = self.dropped, 0
-            return f'{{"type": "event", "score": {score:.4f}, "dropped_before": {dropped}, {rest}'
-        return f'{{"type": "event", "score": {score:.4f}, {rest}'
+            return b'{"type": "event", "score": %.4f, "dropped_before": %d, ' % (score, dropped), rest
+        return b'{"type": "event", "score": %.4f, ' % score, rest
 
 
 #: What a live message carries of a document.
 _MESSAGE_FIELDS: Final = {"event_id", "category", "action", "occurred_at", "title", "content", "payload"}
 
 
-def _rendered(document: DocumentBase, indexed_at: str) -> str:
-    """A document as a live message's JSON, after its opening brace (the score goes in front)."""
+def _rendered(document: DocumentBase, indexed_at: str) -> bytes:
+    """A document as a live message's JSON after its opening brace (the score goes in front), in ASCII
+    (non-ASCII characters escaped, as JSON allows)."""
     body = document.model_dump(mode="json", include=_MESSAGE_FIELDS)  # the fields as the store keeps them
-    return json.dumps({**body, "indexed_at": indexed_at})[1:]
+    return json.dumps({**body, "indexed_at": indexed_at})[1:].encode("ascii")
 
 
 class Hub:

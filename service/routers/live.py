@@ -142,25 +142,24 @@ async def stream(
     except TooManySubscriptions as exc:
         raise HTTPException(429, detail={"field": "", "reason": str(exc)}, headers={"Retry-After": "30"}) from None
 
-    async def events() -> AsyncIterator[str]:
+    async def events() -> AsyncIterator[bytes]:
         try:
-            yield f"event: subscribed\ndata: {json.dumps({'id': subscription.id})}\n\n"
+            yield f"event: subscribed\ndata: {json.dumps({'id': subscription.id})}\n\n".encode()
             # The response itself ends this generator when the client leaves: Starlette listens for the
             # disconnect beside the stream (on ASGI 2.4 servers the next write fails, a keep-alive at
             # the latest), so the loop does not ask `request.is_disconnected()` before every message.
             while True:
                 try:
                     async with asyncio.timeout(KEEPALIVE_S):
-                        message = await subscription.next()
+                        more = await subscription.arrived()
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
+                    yield b": keep-alive\n\n"
                     continue
-                if message is None:
-                    yield 'event: end\ndata: {"reason": "the service is shutting down"}\n\n'
+                if not more:
+                    yield b'event: end\ndata: {"reason": "the service is shutting down"}\n\n'
                     return
-                # what else is already waiting goes in the same write: one send per burst, not per event
-                burst = [message, *subscription.ready(SSE_BURST)]
-                yield "".join(f"event: event\ndata: {m}\n\n" for m in burst)
+                # everything already waiting goes in the same write: one send per burst, not per event
+                yield subscription.framed(SSE_BURST, b"event: event\ndata: ", b"\n\n")
         finally:
             runtime.hub.unsubscribe(subscription)
 

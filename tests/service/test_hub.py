@@ -12,7 +12,7 @@ import pytest
 from knowledge.projector import project
 from schemas.events import GameEvent
 from schemas.search import SearchFilters
-from service.hub import Hub, HubClosed
+from service.hub import QUEUE_SIZE, Hub, HubClosed
 
 
 def document(event_id: str):  # type: ignore[no-untyped-def]
@@ -66,3 +66,23 @@ async def test_a_player_subscription_follows_the_threads_the_player_opens() -> N
         "events:32",
         "events:73",
     ]
+
+
+async def test_an_sse_burst_carries_the_same_messages_as_one_by_one() -> None:
+    """`framed` (the SSE stream's one write per burst) and `next` (the WebSocket's one message at a
+    time) say the same: a dropped count on the first message only, non-ASCII text escaped."""
+    hub = Hub()
+    one, burst = (hub.subscribe("q", [1.0, 0.0], SearchFilters(), -1.0) for _ in range(2))
+    names = [*(f"e{n}" for n in range(QUEUE_SIZE + 3)), "ü-ñ"]
+    hub.publish([document(n) for n in names], [[1.0, 0.0]] * len(names))
+    written = burst.framed(QUEUE_SIZE, b"event: event\ndata: ", b"\n\n")
+    frames = written.decode("ascii").split("\n\n")
+    assert frames[-1] == "" and all(f.startswith("event: event\ndata: {") for f in frames[:-1])
+    assert [json.loads(f.split("data: ", 1)[1]) for f in frames[:-1]] == [
+        json.loads(await one.next() or "null") for _ in range(QUEUE_SIZE)
+    ]
+    first = json.loads(frames[0].split("data: ", 1)[1])
+    last = json.loads(frames[-2].split("data: ", 1)[1])
+    assert first["dropped_before"] == 4 and first["event_id"] == "e4" and last["event_id"] == "ü-ñ"
+    assert "dropped_before" not in last
+    assert burst.framed(QUEUE_SIZE, b"<", b">") == b"" and not burst.waiting
