@@ -12,7 +12,11 @@
    2,000-character queries; peak RSS of each, and how many were answered or refused (503).
 3. Live: the API with its consumer on a fresh topic, `--live-events` produced; ingest rate with no
    subscriber, then with `--subscribers` SSE subscribers, 8 searching clients, and both; delivery
-   delay (the message's `indexed_at` -> received) per message, and what each subscriber received.
+   delay (the message's `indexed_at` -> received) per message, and what each subscriber received;
+   the CPU seconds the service and this process (the clients: listeners, searchers, the producer)
+   used from the first event produced to the last indexed. The listeners read raw sockets and only
+   count messages and read their `indexed_at` (an HTTP library parsing 900,000 messages on the same
+   cores cost 2-3 s of CPU a run, taken from the service being measured).
    Every configuration runs once per round (`--rounds`); the ratios are of the medians.
 Results: `load.json` and `load.txt` in the output folder. Needs a broker (KAFKA_BOOTSTRAP_SERVERS).
 """
@@ -21,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import os
 import random
@@ -32,6 +35,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,13 +44,13 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ingest import produce_events
-from bench.report import RESULTS, peak_rss_mb, percentiles, table, write
+from bench.report import RESULTS, cpu_seconds, peak_rss_mb, percentiles, table, write
 from bench.search_latency import QUERIES, ROOT, _free_port, _wait_ready, fill_store
 from knowledge.embedder import FastembedEmbedder
 from knowledge.settings import KnowledgeSettings
 from scripts.sample_season import PLACES, SURNAMES, season
 
-_INDEXED_AT = re.compile(r'"indexed_at": "([^"]+)"')
+_INDEXED_AT = re.compile(rb'"indexed_at": "([^"]+)"')
 
 #: Calls per run: p99 is then the 10th-worst, not the 2nd-worst as with 200.
 SEARCH_REQUESTS = 1000
@@ -195,6 +199,61 @@ async def indexed_total(client: httpx.AsyncClient) -> float:
                if s.name == "events_indexed_total")  # fmt: skip
 
 
+class _Listener(asyncio.Protocol):
+    """An SSE subscriber that reads the stream as bytes and hands on complete messages only: it counts
+    messages and reads each one's `indexed_at` with one regular expression per read, nothing more
+    (an HTTP client library parsing 900,000 messages on the same 2 cores takes CPU from the service
+    being measured; the run reports this client's CPU time beside the service's)."""
+
+    def __init__(self, on_messages: Callable[[bytes], None]) -> None:
+        self._on_messages = on_messages
+        self._tail = b""
+        self.status: asyncio.Future[tuple[int, float]] = asyncio.get_running_loop().create_future()
+        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._tail + data if self._tail else data
+        if not self.status.done():  # the head: status line and headers
+            head, found, body = buffer.partition(b"\r\n\r\n")
+            if not found:
+                self._tail = buffer
+                return
+            status = int(head.split(b" ", 2)[1])
+            wait = re.search(rb"(?im)^retry-after: *([0-9.]+)", head)
+            self.status.set_result((status, float(wait.group(1)) if wait else 1.0))
+            buffer = body
+        cut = buffer.rfind(b"\n\n") + 2  # complete messages only (the chunk sizes between them do not matter)
+        if cut < 2:
+            self._tail = buffer
+            return
+        self._tail = buffer[cut:]
+        self._on_messages(buffer[:cut])
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.status.done():
+            self.status.set_exception(ConnectionError("the stream closed before its head"))
+        if not self.ended.done():
+            self.ended.set_result(None)
+
+
+async def _sse_listener(base_url: str, target: str, on_messages: Callable[[bytes], None]) -> tuple[int, float]:
+    """Subscribe at `target` and read until the stream ends (or the task is cancelled); returns the
+    response's status and its `Retry-After` (the stream is read only on 200)."""
+    host = base_url.removeprefix("http://")
+    address, _, port = host.rpartition(":")
+    transport, listener = await asyncio.get_running_loop().create_connection(
+        lambda: _Listener(on_messages), address, int(port)
+    )
+    try:
+        transport.write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
+        status, retry_after = await listener.status
+        if status == 200:
+            await listener.ended
+        return status, retry_after
+    finally:
+        transport.close()
+
+
 async def ingest_with_listeners(
     data_dir: Path, bootstrap: str, subscribers: int, searchers: int, events: int
 ) -> dict[str, Any]:
@@ -212,35 +271,25 @@ async def ingest_with_listeners(
     ready = [0]
     stop = asyncio.Event()  # the searchers stop; the listeners are cancelled
 
-    async def listen(k: int, client: httpx.AsyncClient) -> None:
-        params: dict[str, str | int] = {"query": "anything that happens", "min_score": -1}
+    def heard(k: int, done: bytes) -> None:
+        """Complete messages one subscriber received: count them, and each one's delivery delay."""
+        if b"event: subscribed" in done:
+            ready[0] += 1
+            if ready[0] == subscribers:
+                subscribed.set()
+        now = time.time()
+        stamps = Counter(_INDEXED_AT.findall(done))
+        for stamp, count in stamps.items():
+            delays.extend([now - datetime.fromisoformat(stamp.decode()).timestamp()] * count)
+        received[k] += stamps.total()
+
+    async def listen(k: int) -> None:
         while True:  # as a client does: on 503 (the query embedder's queue full) come back after Retry-After
-            async with client.stream("GET", "/v1/stream", params=params) as stream:
-                if stream.status_code == 503:
-                    await asyncio.sleep(float(stream.headers.get("retry-after", "1")))
-                    continue
-                tail = ""
-                with contextlib.suppress(httpx.HTTPError):  # the API stopping at the end
-                    async for text in stream.aiter_text():
-                        # Only each message's indexed_at is read, by one regular expression per chunk
-                        # (parsing 450,000 messages would make this client, on the same 2 cores, take
-                        # CPU from the service being measured).
-                        buffer = tail + text
-                        cut = buffer.rfind("\n\n") + 2  # complete messages only
-                        if cut < 2:
-                            tail = buffer
-                            continue
-                        done, tail = buffer[:cut], buffer[cut:]
-                        if "event: subscribed" in done:
-                            ready[0] += 1
-                            if ready[0] == subscribers:
-                                subscribed.set()
-                        now = time.time()
-                        stamps = Counter(_INDEXED_AT.findall(done))
-                        for stamp, count in stamps.items():
-                            delays.extend([now - datetime.fromisoformat(stamp).timestamp()] * count)
-                        received[k] += stamps.total()
+            status, retry_after = await _sse_listener(base_url, "/v1/stream?query=anything+that+happens&min_score=-1",
+                                                      lambda done: heard(k, done))  # fmt: skip
+            if status != 503:
                 return
+            await asyncio.sleep(retry_after)
 
     searched: list[float] = []  # the searchers' latencies while ingest runs
     refused = [0]
@@ -255,14 +304,15 @@ async def ingest_with_listeners(
                 refused[0] += 1
             n += 1
 
-    limits = httpx.Limits(max_connections=subscribers + 20)
+    limits = httpx.Limits(max_connections=searchers + 2)
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
-            tasks = [asyncio.create_task(listen(k, client)) for k in range(subscribers)]
+            tasks = [asyncio.create_task(listen(k)) for k in range(subscribers)]
             if subscribers:
                 async with asyncio.timeout(120):
                     await subscribed.wait()
             tasks += [asyncio.create_task(search(client)) for _ in range(searchers)]
+            cpu_before = cpu_seconds(process.pid), cpu_seconds()
             await produce_events(bootstrap, topic, list(season(events, seed=123)))
             first: float | None = None
             while True:
@@ -274,6 +324,7 @@ async def ingest_with_listeners(
                 await asyncio.sleep(0.05)
             assert first is not None
             rate = events / (time.perf_counter() - first)
+            cpu = cpu_seconds(process.pid) - cpu_before[0], cpu_seconds() - cpu_before[1]
             await asyncio.sleep(2)  # the last messages reach the listeners
             stop.set()
             for task in tasks:
@@ -283,6 +334,7 @@ async def ingest_with_listeners(
         await stop_api(process)
     return {"subscribers": subscribers, "searching_clients": searchers, "events": events,
             "ingest_events_per_s": round(rate, 1), "delivered_messages": len(delays),
+            "service_cpu_s": round(cpu[0], 1), "bench_clients_cpu_s": round(cpu[1], 1),
             "per_subscriber_min": min(received, default=0), "per_subscriber_max": max(received, default=0),
             **{f"delivery_{k}": v for k, v in percentiles(delays).items()},
             "searches": len(searched), "searches_refused": refused[0],

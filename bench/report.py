@@ -34,6 +34,12 @@ def peak_rss_mb(pid: int | None = None) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system, every thread) a process has used so far, in seconds."""
+    fields = Path(f"/proc/{pid or os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def table(title: str, rows: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of `rows` (dicts with the same keys)."""
     if not rows:
