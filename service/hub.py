@@ -222,17 +222,21 @@ class Hub:
                     subscription.follow(document)
         queries = np.stack([s.vector for s in subscriptions])
         scores = matrix @ queries.T  # documents x subscriptions; unit vectors: cosines, as search scores
-        passing = scores >= np.asarray([s.min_score for s in subscriptions], dtype=np.float32)
-        taken: list[tuple[int, Subscription, list[int]]] = []
-        for k, subscription in enumerate(subscriptions):  # per subscription, the batch's matches at once
-            hits: list[int] = np.flatnonzero(passing[:, k]).tolist()
+        taken = scores >= np.asarray([s.min_score for s in subscriptions], dtype=np.float32)
+        for k, subscription in enumerate(subscriptions):  # filters are judged only where the score passed
             if subscription.wanted:
-                hits = [d for d in hits if all(holds(c, documents[d]) for c in subscription.wanted)]
-            if hits:
-                taken.append((k, subscription, hits))
+                for d in np.flatnonzero(taken[:, k]).tolist():
+                    taken[d, k] = all(holds(c, documents[d]) for c in subscription.wanted)
+        needed: list[int] = np.flatnonzero(taken.any(axis=1)).tolist()  # rendered once each, if anyone takes it
         indexed_at = datetime.now(UTC).isoformat()
-        needed = {d for _, _, hits in taken for d in hits}  # rendered once each, and only if someone takes it
-        rendered = {d: _rendered(documents[d], indexed_at) for d in needed}
-        for k, subscription, hits in taken:
-            subscription.offer(scores[hits, k].tolist(), [rendered[d] for d in hits])
-        return sum(len(hits) for _, _, hits in taken)
+        rendered: list[bytes] = [b""] * len(documents)
+        for d in needed:
+            rendered[d] = _rendered(documents[d], indexed_at)
+        whole: list[bool] = taken.all(axis=0).tolist()
+        for k in np.flatnonzero(taken.any(axis=0)).tolist():
+            if whole[k]:  # the whole batch (a broad subscription): its scores and the shared list as they are
+                subscriptions[k].offer(scores[:, k].tolist(), rendered)
+            else:
+                hits: list[int] = np.flatnonzero(taken[:, k]).tolist()
+                subscriptions[k].offer(scores[hits, k].tolist(), [rendered[d] for d in hits])
+        return int(taken.sum())

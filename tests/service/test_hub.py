@@ -12,7 +12,7 @@ import pytest
 from knowledge.projector import project
 from schemas.events import GameEvent
 from schemas.search import SearchFilters
-from service.hub import QUEUE_SIZE, Hub, HubClosed
+from service.hub import QUEUE_SIZE, Hub, HubClosed, Subscription
 
 
 def document(event_id: str):  # type: ignore[no-untyped-def]
@@ -86,3 +86,25 @@ async def test_an_sse_burst_carries_the_same_messages_as_one_by_one() -> None:
     assert first["dropped_before"] == 4 and first["event_id"] == "e4" and last["event_id"] == "ü-ñ"
     assert "dropped_before" not in last
     assert burst.framed(QUEUE_SIZE, b"<", b">") == b"" and not burst.waiting
+
+
+async def test_each_subscription_gets_exactly_its_matches_in_order_with_its_scores() -> None:
+    """One batch, four subscriptions: one takes everything, one only what scores past its minimum, one
+    only its category (none here), one a mix; each hears its own matches, in the batch's order."""
+    hub = Hub()
+    s = 2**-0.5
+    vectors = [[1.0, 0.0], [s, s], [0.0, 1.0], [-s, s]]
+    everything = hub.subscribe("q", [1.0, 0.0], SearchFilters(), -1.0)
+    close = hub.subscribe("q", [1.0, 0.0], SearchFilters(), 0.5)
+    elsewhere = hub.subscribe("q", [1.0, 0.0], SearchFilters.model_validate({"category": ["press"]}), -1.0)
+    upward = hub.subscribe("q", [0.0, 1.0], SearchFilters.model_validate({"category": ["gamestate"]}), 0.5)
+    assert hub.publish([document(f"d{n}") for n in range(4)], vectors) == 4 + 2 + 0 + 3
+
+    def heard(subscription: Subscription) -> list[tuple[str, float]]:
+        got = [json.loads(m) for m in subscription.ready(QUEUE_SIZE)]
+        return [(m["event_id"], m["score"]) for m in got]
+
+    assert heard(everything) == [("d0", 1.0), ("d1", 0.7071), ("d2", 0.0), ("d3", -0.7071)]
+    assert heard(close) == [("d0", 1.0), ("d1", 0.7071)]
+    assert heard(elsewhere) == []
+    assert heard(upward) == [("d1", 0.7071), ("d2", 1.0), ("d3", 0.7071)]
