@@ -6,8 +6,9 @@
 1. Search and related events at each store size (the stores of bench/search_latency.py, never
    optimized; a store past `EDGE_OPTIMIZE_AFTER` is measured once the service has optimized it in the
    background, as it does by itself): p50/p99 with 1 and 8 closed-loop clients,
-   and p99(8)/p99(1) beside what the CPU allows (8 clients on C cores:
-   about 8/C x the single-client time).
+   and p99(8)/p99(1) beside 8/C (8 clients on C cores); the CPU time per call of the service and of
+   the bench's clients, and what the CPU allows 8 clients: a mean latency of 8 x (CPU per call) / C
+   (a call that uses more than one core at a time, as a search does, makes 8/C an underestimate).
 2. Memory under concurrency: a fresh API per level, 8 and 200 concurrent clients sending
    2,000-character queries; peak RSS of each, and how many were answered or refused (503).
 3. Live: the API with its consumer on a fresh topic, `--live-events` produced; ingest rate with no
@@ -73,8 +74,9 @@ async def stop_api(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
-async def closed_loop(base_url: str, clients: int, requests: int, call: Any) -> dict[str, Any]:
-    """`clients` loops each sending `requests // clients` calls back to back: latencies and statuses.
+async def closed_loop(base_url: str, clients: int, requests: int, call: Any, pid: int | None = None) -> dict[str, Any]:
+    """`clients` loops each sending `requests // clients` calls back to back: latencies and statuses,
+    and with the service's `pid` the CPU time per call of the service and of these clients.
     Every call of every run has its own seed, so no run's queries come from the cache of an earlier one."""
     seeds = 1000 + 1_000_000 * next(_RUNS)
     latencies: list[float] = []
@@ -91,11 +93,16 @@ async def closed_loop(base_url: str, clients: int, requests: int, call: Any) -> 
                 latencies.append(time.perf_counter() - started)
 
         started = time.perf_counter()
+        cpu_before = cpu_seconds(pid) if pid else 0.0, cpu_seconds()
         async with asyncio.TaskGroup() as group:
             for c in range(clients):
                 group.create_task(loop(seeds + c * requests))
         elapsed = time.perf_counter() - started
-    return {"clients": clients, "requests": len(latencies), "ok": statuses.count(200),
+        cpu = (cpu_seconds(pid) if pid else 0.0) - cpu_before[0], cpu_seconds() - cpu_before[1]
+    per_call = {"service_cpu_ms_per_call": round(cpu[0] * 1000 / len(latencies), 2),
+                "client_cpu_ms_per_call": round(cpu[1] * 1000 / len(latencies), 2)} if pid else {}  # fmt: skip
+    return {"clients": clients, "requests": len(latencies), "ok": statuses.count(200), **per_call,
+            "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
             "refused_503": statuses.count(503), "other": len(statuses) - statuses.count(200) - statuses.count(503),
             "requests_per_s": round(len(latencies) / elapsed, 1), **percentiles(latencies)}  # fmt: skip
 
@@ -139,13 +146,21 @@ async def latency_at(model: FastembedEmbedder, data_dir: Path, size: int) -> lis
                         break
                     await asyncio.sleep(0.5)
         for name, call in (("search (hybrid)", search_call()), ("related", related_call(ids[:500]))):
-            one = await closed_loop(base_url, 1, SEARCH_REQUESTS, call)
-            eight = await closed_loop(base_url, 8, SEARCH_REQUESTS, call)
-            cores = os.cpu_count() or 1
+            one = await closed_loop(base_url, 1, SEARCH_REQUESTS, call, process.pid)
+            eight = await closed_loop(base_url, 8, SEARCH_REQUESTS, call, process.pid)
+            cores = len(os.sched_getaffinity(0))
             for run in (one, eight):
+                cpu_ms = run["service_cpu_ms_per_call"] + run["client_cpu_ms_per_call"]
                 rows.append({"store": size, "call": name, "clients": run["clients"], "requests": run["requests"],
                              "ok": run["ok"], "p50_ms": run["p50_ms"], "p99_ms": run["p99_ms"],
-                             "requests_per_s": run["requests_per_s"]})  # fmt: skip
+                             "requests_per_s": run["requests_per_s"],
+                             "service_cpu_ms_per_call": run["service_cpu_ms_per_call"],
+                             "client_cpu_ms_per_call": run["client_cpu_ms_per_call"],
+                             # what the CPU allows once N >= C clients keep the C cores busy (Little's
+                             # law): a mean latency of N x (CPU per call) / C
+                             "cpu_bound_mean_ms": round(run["clients"] * cpu_ms / cores, 1)
+                             if run["clients"] >= cores else float("nan"),
+                             "mean_ms": run["mean_ms"]})  # fmt: skip
             rows[-2]["p99_ratio_8_over_1"] = rows[-1]["p99_ratio_8_over_1"] = round(eight["p99_ms"] / one["p99_ms"], 1)
             rows[-2]["cpu_bound_ratio"] = rows[-1]["cpu_bound_ratio"] = round(8 / cores, 1)
     finally:
