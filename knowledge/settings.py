@@ -44,6 +44,14 @@ class KnowledgeSettings(BaseSettings):
         "since it last was (0: never).",
     )
     edge_optimize_check_s: float = Field(default=30.0, gt=0, description="How often that is checked.")
+    edge_search_threads: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Threads of the embedded store's search pool (kept in the shard). A search holds Python's "
+        "GIL until it returns, so more threads only pass each search around (Edge's own default, 8 here: "
+        "~125 thread switches per hybrid search); more help only a shard of many segments on many cores.",
+    )
     embed_batch_size: int = Field(
         default=8, ge=1, le=1024, description="Texts per model call; small batches are fastest on 2 CPU cores."
     )

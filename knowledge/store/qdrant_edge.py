@@ -122,8 +122,9 @@ def _in_batches(ids: set[str] | None) -> list[list[str]]:
 class QdrantEdgeStore:
     """One Qdrant Edge shard holding one collection."""
 
-    def __init__(self, path: Path, timeout_s: float, alias_file: Path | None = None) -> None:
+    def __init__(self, path: Path, timeout_s: float, alias_file: Path | None = None, search_threads: int = 1) -> None:
         self._path = path
+        self._search_threads = search_threads
         self._identity_file = _identity_file(path)
         self._alias_file = alias_file
         self._timeout_s = timeout_s
@@ -150,7 +151,9 @@ class QdrantEdgeStore:
     @asynccontextmanager
     async def open(cls, settings: KnowledgeSettings) -> AsyncIterator[QdrantEdgeStore]:
         """The store at `settings.edge_path`, closed on exit."""
-        store = cls(settings.edge_path, settings.qdrant_timeout_s, settings.edge_alias_file)
+        store = cls(
+            settings.edge_path, settings.qdrant_timeout_s, settings.edge_alias_file, settings.edge_search_threads
+        )
         try:
             yield store
         finally:
@@ -171,16 +174,19 @@ class QdrantEdgeStore:
                     f"{self._path} holds vectors of {stored}, not {identity.as_metadata()}: "
                     "use another COLLECTION_NAME or DATA_DIR"
                 )
+        vectors = {identity.vector_name: edge.EdgeVectorParams(size=identity.dim, distance=edge.Distance.Cosine)}
         if (self._path / "wal").exists() or (self._path / "segments").exists():
-            try:
-                self._shard = edge.EdgeShard.load(str(self._path))
+            try:  # (the search pool's size is kept in the shard's config: a copy of it keeps it too)
+                config = edge.EdgeConfig(vectors=vectors, max_search_threads=self._search_threads)
+                self._shard = edge.EdgeShard.load(str(self._path), config)
             except Exception as exc:  # Edge raises a bare Exception, e.g. when another process owns the WAL
                 raise ConfigurationError(f"cannot open the embedded store at {self._path}: {exc}") from exc
         else:
             self._path.mkdir(parents=True, exist_ok=True)
             config = edge.EdgeConfig(
-                vectors={identity.vector_name: edge.EdgeVectorParams(size=identity.dim, distance=edge.Distance.Cosine)},
+                vectors=vectors,
                 sparse_vectors={SPARSE_NAME: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+                max_search_threads=self._search_threads,
             )
             self._shard = edge.EdgeShard.create(str(self._path), config)
         # Idempotent; adds BM25 to a shard made before it existed (its old points need a replay to get it).

@@ -168,6 +168,51 @@ async def test_edge_store_indexes_every_filter_field(
         shard.close()
 
 
+_SEARCH_POOL = """
+import asyncio, os, sys
+from knowledge.settings import KnowledgeSettings
+from knowledge.store.base import CollectionIdentity
+from knowledge.store.qdrant_edge import QdrantEdgeStore
+from schemas.search import SearchFilters
+
+async def main() -> None:
+    model, dim, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    async with QdrantEdgeStore.open(KnowledgeSettings()) as store:
+        await store.ensure_collection(CollectionIdentity(model, dim, name))
+        await store.search([1.0] + [0.0] * (dim - 1), SearchFilters(), 3)
+        names = [open(f"/proc/self/task/{t}/comm").read() for t in os.listdir("/proc/self/task")]
+        print(sum(n.startswith("edge-search") for n in names))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("threads", [None, 3])
+def test_the_edge_search_pool_has_the_configured_threads_also_in_a_shard_made_before(
+    knowledge_settings: KnowledgeSettings, embedder: FastembedEmbedder, threads: int | None
+) -> None:
+    """A shard made with Edge's default search pool (8 threads here), as this service made them before
+    EDGE_SEARCH_THREADS, is served with EDGE_SEARCH_THREADS threads (default 1); measured in a process of
+    its own, as the pool is per process."""
+    import os
+    import subprocess
+    import sys
+
+    from qdrant_edge import Distance, EdgeConfig, EdgeShard, EdgeVectorParams
+
+    vectors = {embedder.vector_name: EdgeVectorParams(size=embedder.dim, distance=Distance.Cosine)}
+    EdgeShard.create(str(knowledge_settings.edge_path), EdgeConfig(vectors=vectors)).close()
+    env = {**os.environ, "DATA_DIR": str(knowledge_settings.data_dir),
+           "COLLECTION_NAME": knowledge_settings.collection_name}  # fmt: skip
+    env.pop("EDGE_SEARCH_THREADS", None)
+    if threads is not None:
+        env["EDGE_SEARCH_THREADS"] = str(threads)
+    arguments = [embedder.model_id, str(embedder.dim), embedder.vector_name]
+    ran = subprocess.run([sys.executable, "-c", _SEARCH_POOL, *arguments], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)  # fmt: skip
+    assert int(ran.stdout.strip()) == (threads or 1)
+
+
 async def test_edge_optimize_keeps_every_point_and_the_answers(
     knowledge_settings: KnowledgeSettings, embedder: FastembedEmbedder
 ) -> None:
