@@ -45,7 +45,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ingest import produce_events
-from bench.report import RESULTS, cpu_seconds, peak_rss_mb, percentiles, table, write
+from bench.report import RESULTS, cpu_of, cpu_since, peak_rss_mb, percentiles, table, write
 from bench.search_latency import QUERIES, ROOT, _free_port, _wait_ready, fill_store
 from knowledge.embedder import FastembedEmbedder
 from knowledge.settings import KnowledgeSettings
@@ -93,12 +93,12 @@ async def closed_loop(base_url: str, clients: int, requests: int, call: Any, pid
                 latencies.append(time.perf_counter() - started)
 
         started = time.perf_counter()
-        cpu_before = cpu_seconds(pid) if pid else 0.0, cpu_seconds()
+        before = cpu_of(pid)
         async with asyncio.TaskGroup() as group:
             for c in range(clients):
                 group.create_task(loop(seeds + c * requests))
         elapsed = time.perf_counter() - started
-        cpu = (cpu_seconds(pid) if pid else 0.0) - cpu_before[0], cpu_seconds() - cpu_before[1]
+        cpu = cpu_since(pid, before)
     per_call = {"service_cpu_ms_per_call": round(cpu[0] * 1000 / len(latencies), 2),
                 "client_cpu_ms_per_call": round(cpu[1] * 1000 / len(latencies), 2)} if pid else {}  # fmt: skip
     return {"clients": clients, "requests": len(latencies), "ok": statuses.count(200), **per_call,
@@ -327,7 +327,7 @@ async def ingest_with_listeners(
                 async with asyncio.timeout(120):
                     await subscribed.wait()
             tasks += [asyncio.create_task(search(client)) for _ in range(searchers)]
-            cpu_before = cpu_seconds(process.pid), cpu_seconds()
+            before = cpu_of(process.pid)
             await produce_events(bootstrap, topic, list(season(events, seed=123)))
             first: float | None = None
             while True:
@@ -339,7 +339,7 @@ async def ingest_with_listeners(
                 await asyncio.sleep(0.05)
             assert first is not None
             rate = events / (time.perf_counter() - first)
-            cpu = cpu_seconds(process.pid) - cpu_before[0], cpu_seconds() - cpu_before[1]
+            cpu = cpu_since(process.pid, before)
             await asyncio.sleep(2)  # the last messages reach the listeners
             stop.set()
             for task in tasks:

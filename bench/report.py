@@ -40,6 +40,18 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_of(service_pid: int | None) -> tuple[float, float]:
+    """CPU seconds used so far by the service (0 without its pid) and by this process (the bench's
+    clients); `cpu_since` gives what a run used."""
+    return cpu_seconds(service_pid) if service_pid else 0.0, cpu_seconds()
+
+
+def cpu_since(service_pid: int | None, before: tuple[float, float]) -> tuple[float, float]:
+    """CPU seconds the service and this process used since `cpu_of` gave `before`."""
+    service, here = cpu_of(service_pid)
+    return service - before[0], here - before[1]
+
+
 def table(title: str, rows: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of `rows` (dicts with the same keys)."""
     if not rows:
