@@ -32,6 +32,7 @@ from typing import Any, get_args
 from bench.judged import Judge, judged_set
 from bench.report import RESULTS, table, write
 from knowledge.embedder import FastembedEmbedder
+from knowledge.model_files import DEFAULT_MODEL, MODELS
 from knowledge.projector import project
 from knowledge.runtime import identity_of
 from knowledge.search import search
@@ -179,8 +180,9 @@ def _rendering_mark(documents: list[DocumentBase]) -> str:
     return hashlib.sha256("\n".join(d.embedding_text for d in documents).encode()).hexdigest()[:16]
 
 
-async def run_dev_season(keep: Path | None) -> dict[str, Any]:
-    """Index the dev season (or reuse the index kept in `keep`), then score every mode on the judged set."""
+async def run_dev_season(keep: Path | None, model: str = DEFAULT_MODEL.id) -> dict[str, Any]:
+    """Index the dev season with `model` (or reuse the index kept in `keep`), then score every mode on
+    the judged set."""
     documents = [project(e) for e in dev_season()]
     judge = Judge(documents)
     queries = [
@@ -197,7 +199,8 @@ async def run_dev_season(keep: Path | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gw-quality-") as tmp:
         data_dir = keep if keep is not None else Path(tmp)
         mark = _rendering_mark(documents)
-        settings = KnowledgeSettings(data_dir=data_dir, collection_name=f"dev-season-{mark}")
+        settings = KnowledgeSettings(data_dir=data_dir, embedding_model=model)
+        settings = settings.model_copy(update={"collection_name": f"dev-season-{settings.model.slug}-{mark}"})
         embedder = await asyncio.to_thread(FastembedEmbedder.load, settings)
         try:
             async with QdrantEdgeStore.open(settings) as store:
@@ -207,7 +210,7 @@ async def run_dev_season(keep: Path | None) -> dict[str, Any]:
                 scores = await _score(embedder, store, queries)
         finally:
             embedder.close()
-    return {"season": f"dev season ({len(documents)} events and press releases)", "queries": len(queries),
+    return {"season": f"dev season ({len(documents)} events and press releases), {model}", "queries": len(queries),
             "held_out": sum(q["held_out"] for q in queries), "rows": _summary(scores)}  # fmt: skip
 
 
@@ -216,15 +219,17 @@ def main() -> None:
     parser.add_argument("--generated", type=int, metavar="EVENTS", help="a generated season of EVENTS events instead")
     parser.add_argument("--seed", type=int, default=13, help="of the generated season")
     parser.add_argument("--store", type=Path, help="keep the dev season's index here between runs")
+    parser.add_argument("--model", default=DEFAULT_MODEL.id, choices=sorted(MODELS), help="the embedding model")
     args = parser.parse_args()
-    season_run = run(args.generated, args.seed) if args.generated else run_dev_season(args.store)
+    season_run = run(args.generated, args.seed) if args.generated else run_dev_season(args.store, args.model)
     results = asyncio.run(season_run)
     from datetime import UTC, datetime
 
     out_dir = RESULTS / datetime.now(UTC).strftime("%Y-%m-%d")
-    path = write("quality", results, out_dir)
+    suffix = "" if args.model == DEFAULT_MODEL.id or args.generated else f"_{MODELS[args.model].slug}"
+    path = write(f"quality{suffix}", results, out_dir)
     summary = table(f"Search quality ({results['queries']} judged queries, {results['season']})", results["rows"])
-    (out_dir / "quality.txt").write_text(summary + "\n")
+    (out_dir / f"quality{suffix}.txt").write_text(summary + "\n")
     print(summary)
     print(f"\nwrote {path}")
 

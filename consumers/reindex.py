@@ -1,5 +1,6 @@
 """Rebuild the collection from the events topic into a new one, and switch to it only when complete:
-for a new model or a new rendering (`greatwork reindex`).
+for a new model (`EMBEDDING_MODEL=BAAI/bge-small-en-v1.5 greatwork reindex` moves a collection of
+all-MiniLM-L6-v2 to the default model) or a new rendering (`greatwork reindex`).
 
 The new collection is filled by the same pipeline as the live consumer (decode, project, embed,
 upsert), in a consumer group of its own (`<KAFKA_GROUP_ID>.reindex.<name>`) that reads the topic from
@@ -31,8 +32,9 @@ from consumers.loop import ingest_loop
 from consumers.settings import ConsumerSettings
 from knowledge.embedder import FastembedEmbedder
 from knowledge.errors import ConfigurationError
-from knowledge.runtime import open_knowledge
+from knowledge.runtime import open_knowledge, with_stored_model
 from knowledge.settings import KnowledgeSettings
+from knowledge.store.factory import open_store
 from knowledge.store.qdrant_edge import shard_in_use, switch_alias
 from knowledge.store.qdrant_server import QdrantServerStore
 
@@ -117,11 +119,14 @@ async def reindex(
 ) -> Reindexed:
     """Build `target` from the topic and switch the collection to it: on a Qdrant server at once; on
     the embedded store if no process holds the current shard. `switch_only`: `target` was built before;
-    catch it up and switch (embedded store: the service must be stopped)."""
+    catch it up and switch (embedded store: the service must be stopped). The new collection's model is
+    EMBEDDING_MODEL's, or unset the current collection's (`with_stored_model`)."""
     name = target or new_name(knowledge)
     if name == knowledge.collection_name:
         raise ConfigurationError(f"{name} is the collection's own name; choose another")
-    model = await asyncio.to_thread(FastembedEmbedder.load, knowledge, query_session=False)
+    async with open_store(knowledge) as current:  # EMBEDDING_MODEL unset: the current collection's model
+        chosen = await with_stored_model(knowledge, current)
+    model = await asyncio.to_thread(FastembedEmbedder.load, chosen, query_session=False)
     try:
         if knowledge.store_backend == "edge":
             return await _on_edge(knowledge, consumer, name, model, switch_only)

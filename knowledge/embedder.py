@@ -31,7 +31,7 @@ import numpy as np
 
 from knowledge.errors import Overloaded
 from knowledge.metrics import QUERIES_REFUSED, QUERIES_WAITING
-from knowledge.model_files import DIM, MODEL_ID, MODEL_VARIANT, VECTOR_NAME, assemble
+from knowledge.model_files import DEFAULT_MODEL, Model, assemble
 from knowledge.settings import KnowledgeSettings
 
 Vector = list[float]
@@ -59,7 +59,6 @@ class Embedder(Protocol):
         ...
 
 
-_CUSTOM_MODEL_NAME = "greatwork/all-MiniLM-L6-v2-onnx-int8"
 #: Texts per onnxruntime run. The model quantises its activations per run, over the whole input, padding
 #: included, so a text run beside others gets a slightly different vector (cosine ~0.985); one text per
 #: run makes a text's vector its own, whatever it was embedded with, and is also the fastest here (no
@@ -68,26 +67,28 @@ _CUSTOM_MODEL_NAME = "greatwork/all-MiniLM-L6-v2-onnx-int8"
 TEXTS_PER_RUN: Final = 1
 
 
-def _register_model() -> None:
+def _register_model(model: Model) -> str:
+    """fastembed's name for `model` as this service runs it (registered once): loaded from the
+    assembled directory, never fetched."""
     from fastembed import TextEmbedding
     from fastembed.common.model_description import ModelSource, PoolingType
 
+    name = f"greatwork/{model.slug}-onnx-int8"
     known = {m["model"] for m in TextEmbedding.list_supported_models()}
-    if _CUSTOM_MODEL_NAME not in known:
+    if name not in known:
         TextEmbedding.add_custom_model(
-            model=_CUSTOM_MODEL_NAME,
-            pooling=PoolingType.MEAN,
+            model=name,
+            pooling=PoolingType.CLS if model.pooling == "cls" else PoolingType.MEAN,
             normalization=True,
-            sources=ModelSource(hf=MODEL_ID),
-            dim=DIM,
+            sources=ModelSource(hf=model.id),
+            dim=model.dim,
             model_file="model.onnx",
         )
+    return name
 
 
 class FastembedEmbedder:
-    """all-MiniLM-L6-v2 through fastembed, loaded from packaged files (see `model_files`)."""
-
-    model_variant = MODEL_VARIANT
+    """An embedding model (`model_files.MODELS`) through fastembed, loaded from packaged files."""
 
     def __init__(
         self,
@@ -103,7 +104,9 @@ class FastembedEmbedder:
         query_cache_size: int = 2048,
         query_nice: int = 0,
         query_idle: bool = False,
+        spec: Model = DEFAULT_MODEL,
     ) -> None:
+        self.spec = spec
         self._model = model
         self._query_model = query_model if query_model is not None else model
         self._batch_size = batch_size
@@ -140,13 +143,11 @@ class FastembedEmbedder:
         `integer=False`: the packaged float32 graph (`model_files.assemble`), for comparisons only."""
         from fastembed import TextEmbedding
 
-        files = assemble(settings.model_dir, integer=integer)
-        _register_model()
+        files = assemble(settings.model_dir, settings.model, integer=integer)
+        name = _register_model(settings.model)
 
         def session(threads: int | None) -> Any:
-            return TextEmbedding(
-                _CUSTOM_MODEL_NAME, specific_model_path=str(files.directory), threads=threads, local_files_only=True
-            )
+            return TextEmbedding(name, specific_model_path=str(files.directory), threads=threads, local_files_only=True)
 
         # Queries get a session of their own: one short text gains little from a second onnxruntime
         # thread (6.6 ms instead of 7.6 ms on 2 cores) and spends 60 % more CPU, which a busy API lacks.
@@ -162,19 +163,24 @@ class FastembedEmbedder:
             query_cache_size=settings.embed_query_cache_size,
             query_nice=settings.embed_query_nice,
             query_idle=settings.embed_query_idle,
+            spec=settings.model,
         )
 
     @property
     def model_id(self) -> str:
-        return MODEL_ID
+        return self.spec.id
 
     @property
     def dim(self) -> int:
-        return DIM
+        return self.spec.dim
 
     @property
     def vector_name(self) -> str:
-        return VECTOR_NAME
+        return self.spec.vector_name
+
+    @property
+    def model_variant(self) -> str:
+        return self.spec.variant
 
     def embed_sync(self, texts: Sequence[str]) -> list[Vector]:
         """Embed in the calling thread: cached texts are reused, the rest embedded once each."""
@@ -261,8 +267,10 @@ class FastembedEmbedder:
             self._query_cache.popitem(last=False)
 
     def _embed_uncached(self, texts: list[str]) -> list[Vector]:
-        """Queries bypass the document cache (it belongs to the ingest thread)."""
-        vectors = np.asarray(list(self._query_model.embed(texts, batch_size=TEXTS_PER_RUN)), dtype=np.float32)
+        """Queries bypass the document cache (it belongs to the ingest thread); each is embedded with
+        the model's query instruction before it (`Model.query_prefix`)."""
+        asked = [self.spec.query_prefix + t for t in texts]
+        vectors = np.asarray(list(self._query_model.embed(asked, batch_size=TEXTS_PER_RUN)), dtype=np.float32)
         return [v.tolist() for v in vectors]
 
     def close(self) -> None:

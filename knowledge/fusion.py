@@ -8,15 +8,18 @@ the two stores rank alike. Two ways, chosen per request:
   documents share (a code, a surname) lifts exactly those documents, while the cosine still orders
   documents that match the words equally. The cosine's share `w` depends on the query
   (`dense_weight`): a query that names something (a code, a number, an id, a capitalised name after
-  its first word) gets `NAMED_DENSE_WEIGHT`, so the documents that carry the name win; a query in plain
-  words gets `PLAIN_DENSE_WEIGHT`, so that a weak match of one of its common words (BM25's best is
-  always 1 after scaling, however weak) cannot push out documents that mean what was asked.
+  its first word) gets the named weight, so the documents that carry the name win; a query in plain
+  words gets the plain weight, so that a weak match of one of its common words (BM25's best is
+  always 1 after scaling, however weak) cannot push out documents that mean what was asked. The pair
+  depends on the model (`DENSE_WEIGHTS`): cosines of bge-small-en-v1.5 lie closer together than
+  all-MiniLM-L6-v2's, and it knows more of what a plain query means.
 - `rrf`: reciprocal rank fusion, `sum of 1 / (RRF_K + rank)` over the lists. Ranks only, no scores: a
   dense list that knows nothing of a code still fills half of the vote.
 
 Measured with `python -m bench.quality` on the dev season's judged set (the numbers and what else was
-tried are in docs/ai/qdrant_usage_guide.md): one weight for every query was best at 0.5 on the tuned
-queries but cost codes their exact hits (0.3 kept them); the query-aware pair keeps both. Min-max,
+tried are in docs/ai/qdrant_usage_guide.md), each pair the best of a grid of 0.1 steps on the tuned
+queries alone (never the held-out ones): for all-MiniLM-L6-v2 one weight for every query was best at
+0.5 but cost codes their exact hits (0.3 kept them); the query-aware pair keeps both. Min-max,
 z-score, a falloff-scaled keyword weight, a weight set by how many query words one BM25 hit covers,
 and RRF (k 10 to 60) were each worse on the tuned or the held-out queries; RRF loses most on codes.
 """
@@ -28,15 +31,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from knowledge.model_files import BGE_SMALL, DEFAULT_MODEL, MINILM
 from schemas.search import Fusion
 
 #: How many candidates each list contributes.
 CANDIDATES: Final = 100
-#: The cosine's share of a `score`-fused hit when the query names something; BM25 (scaled to the
-#: query's best) has the rest.
-NAMED_DENSE_WEIGHT: Final = 0.3
-#: The cosine's share when the query is in plain words.
-PLAIN_DENSE_WEIGHT: Final = 0.5
+#: The cosine's share of a `score`-fused hit, by model: (when the query names something, when it is in
+#: plain words); BM25 (scaled to the query's best) has the rest.
+DENSE_WEIGHTS: Final = {BGE_SMALL.id: (0.2, 0.9), MINILM.id: (0.3, 0.5)}
+NAMED_DENSE_WEIGHT, PLAIN_DENSE_WEIGHT = DENSE_WEIGHTS[DEFAULT_MODEL.id]
 #: A code ("FD-004", "CONF-1018"), a number, or an id joined by a dot or underscore ("amara.o").
 _NAMING: Final = re.compile(r"\d|\w[._]\w")
 _WORD: Final = re.compile(r"[^\W\d_][\w'-]*")
@@ -58,16 +61,17 @@ def names_something(query: str) -> bool:
     return _NAMING.search(query) is not None or any(w[0].isupper() for w in _WORD.findall(query)[1:])
 
 
-def dense_weight(query: str) -> float:
-    """The cosine's share of a `score`-fused hit for this query."""
-    return NAMED_DENSE_WEIGHT if names_something(query) else PLAIN_DENSE_WEIGHT
+def dense_weight(query: str, model_id: str = DEFAULT_MODEL.id) -> float:
+    """The cosine's share of a `score`-fused hit for this query, with this model's vectors."""
+    named, plain = DENSE_WEIGHTS[model_id]
+    return named if names_something(query) else plain
 
 
 def fuse(
     dense: Sequence[Ranked], keyword: Sequence[Ranked], how: Fusion, weight: float = NAMED_DENSE_WEIGHT
 ) -> list[Ranked]:
     """One list, best first; ties keep the order in which the ids were first seen (dense first).
-    `weight` is the cosine's share in `score` fusion (`dense_weight(query)`)."""
+    `weight` is the cosine's share in `score` fusion (`dense_weight(query, model)`)."""
     fused: dict[str, float] = {}
     if how == "rrf":
         for ranked in (dense, keyword):

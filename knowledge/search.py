@@ -147,7 +147,7 @@ async def _hybrid(
     search, the fusion and the reading of payloads are one call of the store (one thread hand-off
     in the embedded store); BM25 runs beside the query's embedding."""
     limit = max(CANDIDATES, wanted)
-    weight = dense_weight(query)
+    weight = dense_weight(query, embedder.model_id)
     try:
         async with asyncio.TaskGroup() as group:  # BM25 runs in the store while the query is embedded
             embedding = group.create_task(embedder.embed_query(query))

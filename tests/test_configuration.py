@@ -79,6 +79,9 @@ def test_the_image_holds_every_part_its_commands_run_and_can_write_what_they_wri
     made = re.search(rf"mkdir -p {re.escape(data_dir[1])} && chown {user}:{user} {re.escape(data_dir[1])}", dockerfile)
     assert made and dockerfile.index(made[0]) < dockerfile.rindex(f"USER {user}"), "DATA_DIR exists, owned by USER"
     assert re.search(r"^RUN pip install .*\.$", dockerfile, re.M | re.S), "the project's dependencies are installed"
+    fetch = dockerfile.find("python scripts/fetch_model.py")
+    assert "scripts" in copied and fetch > dockerfile.index("pip install --no-cache-dir ."), "the default model's jar"
+    assert fetch < dockerfile.rindex(f"USER {user}"), "fetched at build time, not by the service"
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(d.startswith("websockets") for d in dependencies), "uvicorn serves WebSockets only with it"
 

@@ -245,6 +245,11 @@ class KnowledgeStore(Protocol):
         """Create the collection with its payload indexes, or check that it holds the same model."""
         ...
 
+    async def stored_model(self) -> str | None:
+        """The embedding model the collection was made with (its record's, else the model of ours whose
+        vector it holds); None when there is no collection yet, or it names no model."""
+        ...
+
     async def upsert(
         self,
         documents: Sequence[DocumentBase],

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import qdrant_edge as edge
 
-from knowledge.runtime import PACKAGED_MODEL_IDENTITY
+from knowledge.runtime import identity_for, with_stored_model
 from knowledge.settings import KnowledgeSettings
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 
@@ -26,7 +26,8 @@ from knowledge.store.qdrant_edge import QdrantEdgeStore
 async def optimize(settings: KnowledgeSettings) -> dict[str, object]:
     """Optimize the shard of `settings`; return its state before and after, and the seconds taken."""
     async with QdrantEdgeStore.open(settings) as store:
-        await store.ensure_collection(PACKAGED_MODEL_IDENTITY)  # no model needed: nothing is embedded
+        chosen = await with_stored_model(settings, store)  # no model loaded: nothing is embedded
+        await store.ensure_collection(identity_for(chosen.model))
         before = store.info()
         started = time.perf_counter()
         await store.optimize()

@@ -222,6 +222,15 @@ class QdrantEdgeStore:
         self._vector_name = identity.vector_name
         await self._run(self._writer, self._open_sync, identity)
 
+    async def stored_model(self) -> str | None:
+        return await self._run(self._writer, self._stored_model_sync)
+
+    def _stored_model_sync(self) -> str | None:
+        if not self._identity_file.is_file():
+            return None
+        stored = json.loads(self._identity_file.read_text()).get("embedding_model")
+        return stored if isinstance(stored, str) else None
+
     def _shard_or_fail(self) -> Any:
         if self._shard is None:
             raise StoreUnavailable("the embedded store is not open")

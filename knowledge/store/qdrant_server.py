@@ -18,6 +18,7 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from knowledge.errors import ForeignCollection, ModelMismatch, StoreRejected, StoreUnavailable
+from knowledge.model_files import model_of_vector
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SPARSE_NAME, Sparse
 from knowledge.store.base import (
@@ -157,6 +158,17 @@ class QdrantServerStore:
             )
         if missing:
             log.info("payload_indexes_created", collection=self._collection, fields=sorted(missing))
+
+    async def stored_model(self) -> str | None:
+        if not await self._call(self._client.collection_exists(self._collection)):
+            return None
+        info = await self._call(self._client.get_collection(self._collection))
+        recorded = (info.config.metadata or {}).get("embedding_model")
+        if isinstance(recorded, str):
+            return recorded
+        vectors = info.config.params.vectors  # a collection of mcp-server-qdrant's has no record: its vector's name
+        known = [m for m in map(model_of_vector, vectors if isinstance(vectors, dict) else ()) if m is not None]
+        return known[0].id if known else None
 
     async def _create(self, identity: CollectionIdentity) -> None:
         try:

@@ -217,7 +217,7 @@ async function showEvent() {
     const details = element("details", {}, element("summary", { text: "The whole stored document" }),
       element("pre", { text: JSON.stringify(document.document, null, 2) }));
     $("event-body").replaceChildren(element("ul", { className: "results" }, item),
-      element("h3", { text: "Payload, as the game wrote it" }), element("pre", { className: "payload", text: JSON.stringify(document.payload, null, 2) }),
+      element("h3", { text: "Payload, as the game wrote it" }), element("pre", { className: "payload", tabindex: "0", "aria-label": "Payload", text: JSON.stringify(document.payload, null, 2) }),
       details, timelineLinks(document.document));
   } catch (error) {
     $("event-title").textContent = error instanceof ApiError && error.status === 404 ? "No such event" : "The event could not be read";

@@ -10,6 +10,7 @@ from consumers.reindex import reindex
 from consumers.settings import ConsumerSettings
 from knowledge.embedder import FastembedEmbedder
 from knowledge.errors import ConfigurationError
+from knowledge.model_files import BGE_SMALL, MINILM
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.store.qdrant_edge import QdrantEdgeStore
@@ -48,6 +49,31 @@ async def test_a_reindex_builds_beside_the_live_shard_and_switches_once_it_is_fr
     assert await count(knowledge_settings, embedder) == 60
     with pytest.raises(ConfigurationError, match="was built"):
         await reindex(knowledge_settings, consumer_settings, "never-built", switch_only=True)
+
+
+async def test_a_reindex_keeps_the_collections_model_unless_another_is_asked_for(
+    consumer_settings: ConsumerSettings, knowledge_settings: KnowledgeSettings
+) -> None:
+    """A collection of all-MiniLM-L6-v2 (an earlier version's): reindexed with EMBEDDING_MODEL unset it
+    stays with that model; with EMBEDDING_MODEL set it moves to that one."""
+    events = [encode(e) for e in season(20, seed=29)]
+    await produce(consumer_settings.kafka_bootstrap_servers, consumer_settings.topics[0], events)
+    earlier = FastembedEmbedder.load(knowledge_settings.model_copy(update={"embedding_model": MINILM.id}))
+    try:
+        async with QdrantEdgeStore.open(knowledge_settings) as live:
+            await live.ensure_collection(identity_of(earlier))
+            async with ingest_loop(consumer_settings, earlier, live) as loop:
+                await loop.run_until_idle()
+    finally:
+        earlier.close()
+    kept = await reindex(knowledge_settings, consumer_settings, "same-model")
+    async with QdrantEdgeStore.open(knowledge_settings) as store:
+        assert kept.switched and kept.documents == 20 and await store.stored_model() == MINILM.id
+    asked = knowledge_settings.model_copy(update={"embedding_model": BGE_SMALL.id})
+    moved = await reindex(asked, consumer_settings, "bge")
+    async with QdrantEdgeStore.open(knowledge_settings) as store:
+        assert moved.switched and moved.documents == 20 and await store.stored_model() == BGE_SMALL.id
+        assert knowledge_settings.edge_path.name == "bge"
 
 
 async def test_on_the_server_code_path_the_collection_name_becomes_an_alias_switched_at_once(

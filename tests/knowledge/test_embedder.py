@@ -93,7 +93,8 @@ async def test_concurrent_queries_share_model_calls_and_get_their_own_vectors(em
     queries = [f"which scholar found the {word} calendar?" for word in ("lunar", "solar", "stone", "bronze", "lost")]
     together = await asyncio.gather(*(embedder.embed_query(q) for q in queries))
     one_by_one = [await embedder.embed_query(q) for q in queries]
-    as_documents = await embedder.embed_documents(queries)
+    # a query is embedded after the model's instruction for queries (a document is not)
+    as_documents = await embedder.embed_documents([embedder.spec.query_prefix + q for q in queries])
     assert np.allclose(together, one_by_one, atol=1e-4)
     assert np.allclose(together, as_documents, atol=1e-4)
     assert not np.allclose(together[0], together[1], atol=1e-3)
@@ -163,7 +164,8 @@ async def test_queries_beyond_the_queue_are_refused_at_once_and_model_calls_stay
         assert "waiting" in str(refused[0])
         assert max(recording.calls) <= 4, recording.calls
         for text, vector in answered:  # each got its own vector, the same as embedded alone
-            assert np.allclose(vector, (await embedder.embed_documents([text]))[0], atol=1e-4)
+            alone = await embedder.embed_documents([embedder.spec.query_prefix + text])
+            assert np.allclose(vector, alone[0], atol=1e-4)
         assert not small._query_waiting
     finally:
         small.close()
@@ -257,7 +259,8 @@ async def test_a_texts_vector_does_not_depend_on_what_it_was_embedded_with(embed
         (a,) = await alone.embed_documents([text])
         b = (await together.embed_documents([*others, text]))[2]
         assert np.allclose(a, b, atol=1e-6)
-        assert np.allclose(a, await embedder.embed_query(text), atol=1e-6), "a query is embedded the same way"
+        (as_query,) = await alone.embed_documents([embedder.spec.query_prefix + text])
+        assert np.allclose(as_query, await embedder.embed_query(text), atol=1e-6), "a query is embedded the same way"
     finally:
         alone.close()
         together.close()

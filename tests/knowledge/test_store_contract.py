@@ -129,9 +129,9 @@ async def test_a_collection_refuses_vectors_of_another_model(
 ) -> None:
     async with QdrantEdgeStore.open(knowledge_settings) as first:
         await first.ensure_collection(CollectionIdentity(embedder.model_id, embedder.dim, embedder.vector_name))
-    other = CollectionIdentity("BAAI/bge-small-en-v1.5", 384, embedder.vector_name)
+    other = CollectionIdentity("other/model-v2", 384, embedder.vector_name)
     async with QdrantEdgeStore.open(knowledge_settings) as second:
-        with pytest.raises(ModelMismatch, match="bge-small"):
+        with pytest.raises(ModelMismatch, match="model-v2"):
             await second.ensure_collection(other)
 
 

@@ -163,7 +163,7 @@ async def test_mcp_server_qdrants_configuration_block_works_unchanged_over_stdio
 
 @pytest.mark.parametrize(
     ("env", "reason"),
-    [({"EMBEDDING_MODEL": "BAAI/bge-small-en-v1.5"}, "EMBEDDING_MODEL='BAAI/bge-small-en-v1.5'"),
+    [({"EMBEDDING_MODEL": "BAAI/bge-base-en-v1.5"}, "EMBEDDING_MODEL='BAAI/bge-base-en-v1.5'"),
      ({"EMBEDDING_PROVIDER": "openai"}, "fastembed only")],
 )  # fmt: skip
 def test_another_embedding_model_is_refused_with_the_reason(tmp_path: Path, env: dict[str, str], reason: str) -> None:
@@ -175,11 +175,12 @@ def test_another_embedding_model_is_refused_with_the_reason(tmp_path: Path, env:
 
 
 async def test_while_the_api_holds_the_embedded_store_stdio_says_to_use_the_apis_endpoints(tmp_path: Path) -> None:
-    from knowledge.runtime import PACKAGED_MODEL_IDENTITY
+    from knowledge.model_files import DEFAULT_MODEL
+    from knowledge.runtime import identity_for
     from knowledge.store.qdrant_edge import QdrantEdgeStore
 
     async with QdrantEdgeStore.open(KnowledgeSettings(data_dir=tmp_path / "data")) as held:
-        await held.ensure_collection(PACKAGED_MODEL_IDENTITY)
+        await held.ensure_collection(identity_for(DEFAULT_MODEL))
         params = stdio({}, tmp_path)
         done = await asyncio.to_thread(
             subprocess.run, [params.command, *params.args], env=params.env, cwd=params.cwd, capture_output=True,
