@@ -39,6 +39,7 @@ from knowledge.metrics import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
     EVENTS_INDEXED,
+    LAST_INDEXED,
     STALE_WRITES_REJECTED,
 )
 from knowledge.store.base import KnowledgeStore
@@ -230,6 +231,8 @@ class IngestLoop:
         self.dead_lettered_total += len(result.dead_letters)
         for document in result.indexed:
             EVENTS_INDEXED.labels(document.action).inc()
+        if result.indexed:
+            LAST_INDEXED.set_to_current_time()
         for letter in result.dead_letters:
             EVENTS_DEAD_LETTERED.labels(letter.reason.value).inc()
         STALE_WRITES_REJECTED.inc(len(result.stale))

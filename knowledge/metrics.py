@@ -15,6 +15,9 @@ _FRESHNESS_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60
 
 EVENTS_CONSUMED = Counter("events_consumed_total", "Kafka records read by the consumer.", ["topic"])
 EVENTS_INDEXED = Counter("events_indexed_total", "Events stored as documents (searchable).", ["action"])
+LAST_INDEXED = Gauge(
+    "events_last_indexed_timestamp_seconds", "When this process last stored a batch of documents (Unix time)."
+)
 EVENTS_DEAD_LETTERED = Counter("events_dead_lettered_total", "Records sent to the dead-letter topic.", ["reason"])
 BATCH_SIZE = Histogram(
     "batch_size_records", "Records per consumer batch.", buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 
 import structlog
@@ -56,6 +57,8 @@ def test_metrics_move_when_events_flow_and_one_is_dead_lettered(
         assert delta("ingest_to_searchable_seconds_count") == 40
         assert delta("embed_seconds_count") >= 1 and delta("upsert_seconds_count") >= 1
         assert delta("batch_size_records_sum") == 41
+        stamp = samples(client)[("events_last_indexed_timestamp_seconds", ())]
+        assert time.time() - 60 < stamp <= time.time(), "the last batch's time"
 
         response = client.post("/v1/search", json={"query": "expedition", "top_k": 3})
         assert response.status_code == 200
