@@ -29,7 +29,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from heapq import nlargest
+from typing import Final, Protocol
 
 from knowledge.model_files import BGE_SMALL, DEFAULT_MODEL, MINILM
 from schemas.search import Fusion
@@ -55,6 +56,17 @@ class Ranked:
     score: float
 
 
+class Scored(Protocol):
+    """What fusion reads of a hit: its point id and its score in its list (a `Ranked`, or a store's
+    hit as it comes, so that no list is copied first)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+
 def names_something(query: str) -> bool:
     """Whether the query names something exactly: a code, a number, an id, or a capitalised word after
     its first (a sentence's first word is capitalised anyway)."""
@@ -68,10 +80,15 @@ def dense_weight(query: str, model_id: str = DEFAULT_MODEL.id) -> float:
 
 
 def fuse(
-    dense: Sequence[Ranked], keyword: Sequence[Ranked], how: Fusion, weight: float = NAMED_DENSE_WEIGHT
+    dense: Sequence[Scored],
+    keyword: Sequence[Scored],
+    how: Fusion,
+    weight: float = NAMED_DENSE_WEIGHT,
+    limit: int | None = None,
 ) -> list[Ranked]:
-    """One list, best first; ties keep the order in which the ids were first seen (dense first).
-    `weight` is the cosine's share in `score` fusion (`dense_weight(query, model)`)."""
+    """One list, best first (its `limit` best when given); ties keep the order in which the ids were
+    first seen (dense first). `weight` is the cosine's share in `score` fusion (`dense_weight(query,
+    model)`)."""
     fused: dict[str, float] = {}
     if how == "rrf":
         for ranked in (dense, keyword):
@@ -84,4 +101,11 @@ def fuse(
         for hit in keyword:
             share = hit.score / best if best > 0 else 0.0
             fused[hit.id] = fused.get(hit.id, 0.0) + (1 - weight) * share
-    return sorted((Ranked(i, s) for i, s in fused.items()), key=lambda r: r.score, reverse=True)
+    # nlargest is sorted(..., reverse=True)[:limit], ties in the same order, without sorting them all
+    items = fused.items()
+    ordered = sorted(items, key=_score, reverse=True) if limit is None else nlargest(limit, items, _score)
+    return [Ranked(i, s) for i, s in ordered]
+
+
+def _score(item: tuple[str, float]) -> float:
+    return item[1]

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from knowledge.embedder import Embedder
-from knowledge.fusion import CANDIDATES, Ranked, dense_weight, fuse
+from knowledge.fusion import CANDIDATES, dense_weight, fuse
 from knowledge.projector import point_id
 from knowledge.sparse import encoder
 from knowledge.store.base import KnowledgeStore, ScoredPayload, skip_unreadable
@@ -156,11 +156,10 @@ async def _hybrid(
                 raise embedding.exception()  # type: ignore[misc]  # ... and then no BM25 work is started
             keyword = group.create_task(store.search(encoder().query(query), filters, limit, with_payload=False))
             vector = await embedding
-            keyword_hits = _ranked(await keyword)
+            keyword_hits = await keyword
 
             def best(dense: list[ScoredPayload]) -> list[ScoredPayload]:
-                fused = fuse(_ranked(dense), keyword_hits, fusion, weight)[:wanted]
-                return [ScoredPayload(f.id, f.score, {}) for f in fused]
+                return [ScoredPayload(f.id, f.score, {}) for f in fuse(dense, keyword_hits, fusion, weight, wanted)]
 
             return await store.search_then_read(vector, filters, limit, best)
     except ExceptionGroup as failed:  # callers handle the error itself (StoreUnavailable: 503), not a group
@@ -171,10 +170,6 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The first exception of a (possibly nested) group."""
     first = group.exceptions[0]
     return first_error(first) if isinstance(first, BaseExceptionGroup) else first
-
-
-def _ranked(found: list[ScoredPayload]) -> list[Ranked]:
-    return [Ranked(f.id, f.score) for f in found]
 
 
 def _weight_by_recency(found: list[ScoredPayload], half_life_days: float) -> list[ScoredPayload]:

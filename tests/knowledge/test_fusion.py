@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from knowledge.fusion import NAMED_DENSE_WEIGHT, PLAIN_DENSE_WEIGHT, RRF_K, Ranked, dense_weight, fuse
+from schemas.search import Fusion
 
 ids = st.text(alphabet="abcdefgh", min_size=1, max_size=2)
 dense_lists = st.dictionaries(ids, st.floats(-1, 1, allow_nan=False), max_size=12)
@@ -28,6 +29,16 @@ def test_score_fusion_is_weighted_cosine_plus_scaled_bm25(
         expected = weight * dense.get(hit.id, 0.0) + (1 - weight) * keyword.get(hit.id, 0.0) / best
         assert hit.score == pytest.approx(expected)
     assert [f.score for f in fused] == sorted((f.score for f in fused), reverse=True)
+
+
+@given(dense_lists, keyword_lists, st.sampled_from(["score", "rrf"]), st.integers(0, 30))
+def test_a_limit_gives_the_first_hits_of_the_whole_fusion_ties_in_the_same_order(
+    dense: dict[str, float], keyword: dict[str, float], how: Fusion, limit: int
+) -> None:
+    whole = fuse(ranked(dense), ranked(keyword), how, 0.5)
+    assert fuse(ranked(dense), ranked(keyword), how, 0.5, limit) == whole[:limit]
+    tied = [Ranked(f"d{n}", 0.5) for n in range(12)]  # equal scores: the order they were first seen
+    assert [r.id for r in fuse(tied, [], how, 0.5, 5)] == [f"d{n}" for n in range(5)]
 
 
 @given(dense_lists, keyword_lists)
