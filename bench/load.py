@@ -226,15 +226,14 @@ async def ingest_rate(client: httpx.AsyncClient, events: int) -> float:
     (`events_last_indexed_timestamp_seconds`): `/metrics` is read every 50 ms only until the first
     batch is stored, then every 0.5 s, so that rendering it does not take from the ingest measured
     (at 20 reads a second it took about 7 % of the event loop)."""
-    first = last = (0.0, 0.0)
-    while True:
-        if first[0] == 0:
-            first = last = await indexed_so_far(client)
-        else:
-            last = await indexed_so_far(client)
-        if last[0] >= events:
-            break
-        await asyncio.sleep(0.05 if first[0] == 0 else 0.5)
+    first = await indexed_so_far(client)
+    while first[0] == 0:
+        await asyncio.sleep(0.05)
+        first = await indexed_so_far(client)
+    last = first
+    while last[0] < events:
+        await asyncio.sleep(0.5)
+        last = await indexed_so_far(client)
     if last[1] <= first[1]:
         raise RuntimeError(f"all {events} events were indexed in one batch: too few to time")
     return (last[0] - first[0]) / (last[1] - first[1])

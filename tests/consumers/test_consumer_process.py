@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -56,6 +57,10 @@ async def test_standalone_consumer_serves_metrics_and_stops_cleanly_on_sigterm(
                 return False
 
         await wait_until(all_indexed, 90, "the standalone consumer to index every event")
+        async with httpx.AsyncClient(timeout=2) as client:
+            families = text_string_to_metric_families((await client.get(url)).text)
+        (stamp,) = [s.value for f in families for s in f.samples if s.name == "events_last_indexed_timestamp_seconds"]
+        assert time.time() - 90 < stamp <= time.time(), "when its last batch was stored"
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
             _, stderr = await process.communicate()
