@@ -25,6 +25,7 @@ from bridge.settings import BridgeSettings
 from consumers.loop import ensure_topics
 from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings, configure_logging
+from knowledge.settings import refusing_bad_settings
 
 log = structlog.get_logger(__name__)
 
@@ -85,9 +86,11 @@ async def run(until_caught_up: bool) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    log_settings = LogSettings()
-    configure_logging(log_settings.log_level, log_settings.log_json)
-    sys.exit(asyncio.run(run(until_caught_up="--until-caught-up" in args)))
+    with refusing_bad_settings("python -m bridge"):
+        log_settings = LogSettings()
+        configure_logging(log_settings.log_level, log_settings.log_json)
+        code = asyncio.run(run(until_caught_up="--until-caught-up" in args))
+    sys.exit(code)
 
 
 if __name__ == "__main__":

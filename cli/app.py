@@ -190,7 +190,10 @@ def optimize() -> None:
 
 
 def main() -> None:
-    app(prog_name="greatwork")
+    from knowledge.settings import refusing_bad_settings
+
+    with refusing_bad_settings("greatwork"):
+        app(prog_name="greatwork", standalone_mode=True)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from consumers.notices import IndexedNotices
 from consumers.settings import ConsumerSettings
 from knowledge.logs import LogSettings, configure_logging
 from knowledge.runtime import open_knowledge
-from knowledge.settings import KnowledgeSettings
+from knowledge.settings import KnowledgeSettings, refusing_bad_settings
 from knowledge.store.edge_optimizer import keep_optimized
 from knowledge.tracing import TracingSettings, configure_tracing
 
@@ -66,10 +66,11 @@ async def run() -> None:
 
 
 def main() -> None:
-    log_settings = LogSettings()
-    configure_logging(log_settings.log_level, log_settings.log_json)
-    configure_tracing(TracingSettings())
-    asyncio.run(run())
+    with refusing_bad_settings("python -m consumers"):
+        log_settings = LogSettings()
+        configure_logging(log_settings.log_level, log_settings.log_json)
+        configure_tracing(TracingSettings())
+        asyncio.run(run())
 
 
 if __name__ == "__main__":

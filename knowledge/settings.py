@@ -3,13 +3,47 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.model_files import DEFAULT_MODEL, MODELS, Model, model_named
+
+#: Parts of a variable's name that say its value is a secret, never repeated in a message.
+_SECRET_NAMES = ("KEY", "SECRET", "PASSWORD", "TOKEN", "SASL")
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """What is wrong with the environment, in words: each bad variable by its name, with its value
+    (unless it is a secret) and why (`API_PORT='abc': Input should be a valid integer, ...`)."""
+    said = []
+    for error in exc.errors(include_url=False):
+        name = ".".join(str(part) for part in error["loc"]).upper() or "a setting"
+        reason = error["msg"].removeprefix("Value error, ")
+        if not reason.startswith(name):  # a validator's own message names the variable already
+            given = error.get("input")
+            shown = isinstance(given, str | int | float) and not any(word in name for word in _SECRET_NAMES)
+            reason = f"{name}={given!r}: {reason}" if shown else f"{name}: {reason}"
+        said.append(reason)
+    return "; ".join(said)
+
+
+@contextmanager
+def refusing_bad_settings(program: str) -> Iterator[None]:
+    """Settings read inside are checked: a bad environment variable stops `program` with exit 2 and a
+    sentence naming it (on stderr), not a traceback. Only the settings' own errors are turned so."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not exc.title.endswith("Settings"):
+            raise
+        print(f"{program}: bad configuration: {settings_problem(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 class KnowledgeSettings(BaseSettings):

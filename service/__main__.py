@@ -13,12 +13,14 @@ import logging
 import re
 import sys
 from types import FrameType
+from typing import NoReturn
 
 import structlog
 import uvicorn
 from fastapi import FastAPI
 
 from knowledge.logs import configure_logging
+from knowledge.settings import refusing_bad_settings
 from knowledge.tracing import TracingSettings, configure_tracing
 from service.app import create_app, request_shutdown
 from service.auth import KeyConfigError, KeyRing, is_loopback, refusal
@@ -66,19 +68,23 @@ class _Server(uvicorn.Server):
         self._captured_signals.clear()
 
 
+def _refuse(reason: str) -> NoReturn:
+    """Stop before serving (exit 2): the reason logged, and said in a sentence on stderr."""
+    log.error("configuration_refused", reason=reason)
+    print(f"python -m service: {reason}", file=sys.stderr)
+    sys.exit(2)
+
+
 def check_access(settings: AppSettings) -> None:
     """Refuse to start open on a public address (exit 2, saying why); say so when running open."""
     security, host = settings.security, settings.service.api_host
     try:
         keys = KeyRing.load(security.api_keys, security.api_keys_file)
     except KeyConfigError as exc:
-        log.error("configuration_refused", reason=str(exc))
-        sys.exit(2)
+        _refuse(f"bad configuration: {exc}")
     reason = refusal(keys, host, security.auth_disabled)
     if reason is not None:
-        log.error("configuration_refused", reason=reason)
-        print(reason, file=sys.stderr)
-        sys.exit(2)
+        _refuse(reason)
     if keys.enabled:
         log.info("api_keys_loaded", keys=keys.names())
     elif security.auth_disabled and not is_loopback(host):
@@ -90,9 +96,11 @@ def check_access(settings: AppSettings) -> None:
 
 
 def main() -> None:
-    settings = AppSettings()
+    with refusing_bad_settings("python -m service"):
+        settings = AppSettings()
+        tracing = TracingSettings()
     configure_logging(settings.logs.log_level, settings.logs.log_json)
-    configure_tracing(TracingSettings())
+    configure_tracing(tracing)
     check_access(settings)
     logging.getLogger("uvicorn.error").addFilter(RedactKeys())
     failed = False

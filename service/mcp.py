@@ -321,12 +321,11 @@ def main() -> int:
     import sys
 
     from knowledge.errors import ConfigurationError
+    from knowledge.settings import refusing_bad_settings
 
     try:
-        asyncio.run(serve_stdio())
-    except ValidationError as exc:
-        print(f"python -m service.mcp: bad configuration: {_problem(exc)}", file=sys.stderr)
-        return 2
+        with refusing_bad_settings("python -m service.mcp"):
+            asyncio.run(serve_stdio())
     except ConfigurationError as exc:
         held = "WouldBlock" in str(exc) or "lock" in str(exc).lower()
         hint = (" Another process holds the embedded store (the API, most likely): point the agent at the API's "

@@ -113,3 +113,35 @@ def test_the_qdrant_server_is_in_the_clients_window_and_every_app_service_has_a_
              "bridge": BridgeSettings.model_fields["bridge_metrics_port"].default, "api": 8000}  # fmt: skip
     for name, port in ports.items():
         assert f"127.0.0.1:{port}/" in compose_file()["services"][name]["healthcheck"]["test"][-1], name
+
+
+@pytest.mark.parametrize(
+    ("program", "env", "named"),
+    [(["-m", "service"], {"API_PORT": "eighty"}, "API_PORT='eighty'"),
+     (["-m", "service"], {"EMBEDDING_MODEL": "BAAI/bge-base-en-v1.5"}, "EMBEDDING_MODEL='BAAI/bge-base-en-v1.5'"),
+     (["-m", "service"], {"API_KEYS": '{"not": "a list"}'}, "API_KEYS"),
+     (["-m", "consumers"], {"CONSUMER_MAX_BATCH": "0"}, "CONSUMER_MAX_BATCH='0'"),
+     (["-m", "bridge"], {"BRIDGE_PAGE_ROWS": "many"}, "BRIDGE_PAGE_ROWS='many'"),
+     (["-m", "service.mcp"], {"EMBEDDING_MODEL": "nope"}, "EMBEDDING_MODEL='nope'"),
+     (["-m", "cli", "reindex", "--to", "next"], {"EMBED_BATCH_SIZE": "-1"}, "EMBED_BATCH_SIZE='-1'")],
+)  # fmt: skip
+def test_every_entry_point_refuses_a_bad_setting_in_a_sentence(
+    tmp_path: Path, program: list[str], env: dict[str, str], named: str
+) -> None:
+    """A bad environment variable stops the program before it reaches for anything (exit 2), naming the
+    variable and its value (a secret's value never), in one sentence on stderr, not a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "QDRANT_", "STORE_"))}
+    done = subprocess.run(
+        [sys.executable, *program], env={**base, "DATA_DIR": str(tmp_path), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+                                         **env},
+        cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert named in done.stderr and "bad configuration" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    if "API_KEYS" in env:
+        assert env["API_KEYS"] not in done.stderr, "a secret's value is never repeated"
