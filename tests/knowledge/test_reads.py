@@ -14,7 +14,7 @@ from knowledge.errors import StoreUnavailable
 from knowledge.metrics import UNREADABLE_POINTS
 from knowledge.notes import forget_note, project_note, store_note
 from knowledge.projector import project
-from knowledge.search import BadCursor, get_event, related, search, timeline
+from knowledge.search import FIRST_SLACK, BadCursor, get_event, related, search, timeline
 from knowledge.sparse import bm25_of
 from knowledge.store.base import KnowledgeStore
 from knowledge.store.qdrant_edge import QdrantEdgeStore
@@ -100,6 +100,25 @@ async def test_a_timeline_pages_through_500_events_sharing_one_time_with_a_small
         assert longest < 200
     with pytest.raises(BadCursor, match="other order"):  # a newest-first cursor on an oldest-first read
         await timeline(store, EntityKind.PLAYER, "p.tie", 7, last_cursor, "oldest")
+
+
+async def test_more_repeats_than_the_first_read_leaves_room_for_still_give_top_k_distinct_hits(
+    store: KnowledgeStore, embedder: FastembedEmbedder
+) -> None:
+    """A search reads `top_k + FIRST_SLACK` candidates first; when repeats of one happening take more
+    room than that, it reads again with the whole slack, in every mode and for related events."""
+    at = datetime(2025, 3, 1, tzinfo=UTC)
+    repeats = [game_event(f"twin-{n}", "p.ada", at) for n in range(FIRST_SLACK + 4)]  # one post, written 6 times
+    others = [game_event(f"other-{n}", "p.ada", at + timedelta(minutes=n + 1),
+                         {"message": f"the archive flooded again, room {n}"}) for n in range(12)]  # fmt: skip
+    await put(store, embedder, repeats + others)
+    for mode in ("hybrid", "semantic", "keyword"):
+        request = SearchRequest.model_validate({"query": "the archive flooded", "top_k": 8, "mode": mode})
+        found = [h.event_id for h in (await search(embedder, store, request)).hits]
+        assert len(found) == 8 and sum(i.startswith("twin-") for i in found) == 1, (mode, found)
+    near = await related(store, "other-0", 8, SearchFilters())
+    assert near is not None and len(near) == 8, near
+    assert sum(h.event_id.startswith("twin-") for h in near) == 1 and "other-0" not in {h.event_id for h in near}
 
 
 @pytest.mark.parametrize(
