@@ -4,8 +4,8 @@
                          [--out bench/results/<date>]
 
 1. Search and related events at each store size (the stores of bench/search_latency.py, never
-   optimized; a store past `EDGE_OPTIMIZE_AFTER` is measured once the service has optimized it in the
-   background, as it does by itself): p50/p99 with 1 and 8 closed-loop clients,
+   optimized; a store due for it (`optimize_due`, from 2,000 points) is measured once the service has
+   optimized it in the background, as it does by itself): p50/p99 with 1 and 8 closed-loop clients,
    and p99(8)/p99(1) beside 8/C (8 clients on C cores); the CPU time per call of the service and of
    the bench's clients, and what the CPU allows 8 clients: a mean latency of 8 x (CPU per call) / C
    (a call that uses more than one core at a time, as a search does, makes 8/C an underestimate).
@@ -49,6 +49,7 @@ from bench.report import RESULTS, cpu_of, cpu_since, peak_rss_mb, percentiles, t
 from bench.search_latency import QUERIES, ROOT, _free_port, _wait_ready, fill_store
 from knowledge.embedder import FastembedEmbedder
 from knowledge.settings import KnowledgeSettings
+from knowledge.store.edge_optimizer import optimize_due
 from scripts.sample_season import PLACES, SURNAMES, season
 
 _INDEXED_AT = re.compile(rb'"indexed_at": "([^"]+)"')
@@ -137,7 +138,7 @@ async def latency_at(model: FastembedEmbedder, data_dir: Path, size: int) -> lis
     process, base_url = await start_api(env)
     rows: list[dict[str, Any]] = []
     try:
-        if size >= settings.edge_optimize_after:  # measured as a user meets it: once it optimized itself
+        if optimize_due(size, 0, settings.edge_optimize_after):  # as a user meets it: once it optimized itself
             print(f"store of {size} optimized itself in {await until_optimized(base_url):.0f} s", flush=True)
             # ... and closed and deleted the shard it replaced (QDRANT_TIMEOUT_S after the switch)
             async with asyncio.timeout(settings.qdrant_timeout_s + 120):

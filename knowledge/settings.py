@@ -76,8 +76,8 @@ class KnowledgeSettings(BaseSettings):
     edge_optimize_after: int = Field(
         default=20_000,
         ge=0,
-        description="The embedded store is optimized in the background once this many points were written "
-        "since it last was (0: never).",
+        description="The embedded store is optimized in the background once as many points were written since "
+        "it last was as it held then (from 2,000), and at the latest once this many were (0: never).",
     )
     edge_optimize_check_s: float = Field(default=30.0, gt=0, description="How often that is checked.")
     edge_search_threads: int = Field(

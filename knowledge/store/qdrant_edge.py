@@ -142,6 +142,8 @@ class QdrantEdgeStore:
         self._readers = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="edge-read")
         #: Points written since the shard was last optimized (from its record, then counted).
         self.written_since_optimized = 0
+        #: Points the shard held when it was last optimized (0: never).
+        self.points_when_optimized = 0
         #: While a copy is being optimized: the ids written or deleted since it was taken.
         self._changed: set[str] | None = None
 
@@ -205,7 +207,8 @@ class QdrantEdgeStore:
                 self._shard.update(edge.UpdateOperation.create_field_index(field, _INDEX_SCHEMAS[kind]))
         _write_json(self._identity_file, identity.as_metadata())
         points = int(self._shard.info().points_count)
-        self.written_since_optimized = max(0, points - _points_when_optimized(self._path))
+        self.points_when_optimized = _points_when_optimized(self._path)
+        self.written_since_optimized = max(0, points - self.points_when_optimized)
         self._remove_left_over_copies()
 
     def _remove_left_over_copies(self) -> None:
@@ -401,7 +404,8 @@ class QdrantEdgeStore:
 
         def optimize() -> bool:
             done = bool(shard.optimize())
-            _write_json(_optimized_file(self._path), {"points": int(shard.info().points_count)})
+            self.points_when_optimized = int(shard.info().points_count)
+            _write_json(_optimized_file(self._path), {"points": self.points_when_optimized})
             self.written_since_optimized = 0
             return done
 
@@ -465,12 +469,13 @@ class QdrantEdgeStore:
             copy.flush()
             if self._identity_file.is_file():
                 shutil.copyfile(self._identity_file, _identity_file(path))
-            _write_json(_optimized_file(path), {"points": int(copy.info().points_count)})
+            points = int(copy.info().points_count)
+            _write_json(_optimized_file(path), {"points": points})
             if self._alias_file is not None:
                 _write_alias(self._alias_file, path.name)
             served, self._shard, self._path, self._changed = self._shard, copy, path, None
             self._identity_file = _identity_file(path)
-            self.written_since_optimized = 0
+            self.written_since_optimized, self.points_when_optimized = 0, points
             return served
 
         return await asyncio.get_running_loop().run_in_executor(self._writer, switch)

@@ -21,7 +21,7 @@ from knowledge.metrics import STORE_OPTIMIZATIONS
 from knowledge.projector import point_id
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
-from knowledge.store.edge_optimizer import keep_optimized, optimize_in_background
+from knowledge.store.edge_optimizer import FIRST_OPTIMIZE_AT, keep_optimized, optimize_due, optimize_in_background
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
@@ -150,9 +150,25 @@ async def test_the_store_is_optimized_in_the_background_once_enough_was_written(
 
             await wait_until(optimized, timeout_s=60, what="the background optimization")
             assert store.path.name.startswith("opt-test.opt") and await store.count() == 120
+            assert (store.points_when_optimized, store.written_since_optimized) == (120, 0), "counted from here"
         finally:
             keeping.cancel()
             await asyncio.gather(keeping, return_exceptions=True)
+
+
+def test_a_growing_store_is_optimized_each_time_it_doubles_from_2000_points_and_at_most_every_cap() -> None:
+    """The schedule `keep_optimized` follows, as points are written into an empty store."""
+    optimized_at, points, last = [], 0, 0
+    while points < 100_000:
+        points += 500
+        if optimize_due(points - last, last, 20_000):
+            optimized_at.append(points)
+            last = points
+    assert optimized_at == [2_000, 4_000, 8_000, 16_000, 32_000, 52_000, 72_000, 92_000]
+    assert sum(optimized_at) < sum(range(20_000, 100_001, 20_000)), "no more work in all than every 20,000"
+    assert not optimize_due(10**9, 0, 0), "EDGE_OPTIMIZE_AFTER=0: never"
+    assert optimize_due(150, 0, 150) and not optimize_due(149, 0, 150), "a cap under 2,000 is the threshold"
+    assert not optimize_due(FIRST_OPTIMIZE_AT - 1, 0, 20_000)
 
 
 def optimizing_processes(under: Path) -> list[int]:
