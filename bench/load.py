@@ -18,7 +18,9 @@
    used from the first event produced to the last indexed. The listeners read raw sockets and only
    count messages and read their `indexed_at` (an HTTP library parsing 900,000 messages on the same
    cores cost 2-3 s of CPU a run, taken from the service being measured).
-   Every configuration runs once per round (`--rounds`); the ratios are of the medians.
+   Every configuration runs once per round (`--rounds`); the ratios are of the medians. The store is
+   not optimized in the background during these runs (`EDGE_OPTIMIZE_AFTER=0`; bench.optimize
+   measures that).
 Results: `load.json` and `load.txt` in the output folder. Needs a broker (KAFKA_BOOTSTRAP_SERVERS).
 """
 
@@ -304,7 +306,10 @@ async def ingest_with_listeners(
     env = {"DATA_DIR": str(data_dir / f"live-{subscribers}-{searchers}"), "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
            "KAFKA_TOPICS": topic, "KAFKA_DLQ_TOPIC": topic + ".dlq", "KAFKA_INDEXED_TOPIC": topic + ".indexed",
            "KAFKA_GROUP_ID": f"g-{topic}", "CONSUMER_POLL_MS": "100",
-           "LIVE_MAX_SUBSCRIPTIONS_PER_KEY": str(subscribers + 10)}  # fmt: skip
+           "LIVE_MAX_SUBSCRIPTIONS_PER_KEY": str(subscribers + 10),
+           # The store's own indexing (at 2,000 points, in each run's fresh store) is bench.optimize's
+           # to measure: here it would fall at another moment of each run and blur what the readers take.
+           "EDGE_OPTIMIZE_AFTER": "0"}  # fmt: skip
     process, base_url = await start_api(env)
     delays: list[float] = []
     received = [0] * subscribers
