@@ -64,9 +64,9 @@ def optimize_due(written: int, points_when_optimized: int, most: int) -> bool:
 
 async def keep_optimized(store: KnowledgeStore, settings: KnowledgeSettings) -> None:
     """Until cancelled: every `EDGE_OPTIMIZE_CHECK_S`, optimize the embedded store in the background
-    when it is due (`optimize_due`). A failed attempt is
-    logged and counted, and tried again after twice the wait (up to an hour). Returns at once for a
-    Qdrant server (it optimizes itself) or when `EDGE_OPTIMIZE_AFTER` is 0."""
+    when it is due (`optimize_due`). A failed attempt is logged and counted, and tried again after
+    twice the wait (up to an hour). Returns at once for a Qdrant server (it optimizes itself) or when
+    `EDGE_OPTIMIZE_AFTER` is 0."""
     if not isinstance(store, QdrantEdgeStore) or settings.edge_optimize_after == 0:
         return
     wait_s = settings.edge_optimize_check_s
