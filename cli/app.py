@@ -193,7 +193,7 @@ def main() -> None:
     from knowledge.settings import refusing_bad_settings
 
     with refusing_bad_settings("greatwork"):
-        app(prog_name="greatwork", standalone_mode=True)
+        app(prog_name="greatwork")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from knowledge.model_files import DEFAULT_MODEL, MODELS, Model, model_named
 
 #: Parts of a variable's name that say its value is a secret, never repeated in a message.
 _SECRET_NAMES = ("KEY", "SECRET", "PASSWORD", "TOKEN", "SASL")
+#: Characters of a bad value repeated in a message, at most.
+_MOST_SHOWN = 200
 
 
 def settings_problem(exc: ValidationError) -> str:
@@ -28,7 +30,9 @@ def settings_problem(exc: ValidationError) -> str:
         if not reason.startswith(name):  # a validator's own message names the variable already
             given = error.get("input")
             shown = isinstance(given, str | int | float) and not any(word in name for word in _SECRET_NAMES)
-            reason = f"{name}={given!r}: {reason}" if shown else f"{name}: {reason}"
+            value = repr(given)
+            value = value if len(value) <= _MOST_SHOWN else value[:_MOST_SHOWN] + "..."
+            reason = f"{name}={value}: {reason}" if shown else f"{name}: {reason}"
         said.append(reason)
     return "; ".join(said)
 

@@ -122,6 +122,7 @@ def test_the_qdrant_server_is_in_the_clients_window_and_every_app_service_has_a_
      (["-m", "service"], {"API_KEYS": '{"not": "a list"}'}, "API_KEYS"),
      (["-m", "consumers"], {"CONSUMER_MAX_BATCH": "0"}, "CONSUMER_MAX_BATCH='0'"),
      (["-m", "bridge"], {"BRIDGE_PAGE_ROWS": "many"}, "BRIDGE_PAGE_ROWS='many'"),
+     (["-m", "consumers"], {"CONSUMER_MAX_BATCH": "9" * 100_000}, "CONSUMER_MAX_BATCH='999"),
      (["-m", "service.mcp"], {"EMBEDDING_MODEL": "nope"}, "EMBEDDING_MODEL='nope'"),
      (["-m", "cli", "reindex", "--to", "next"], {"EMBED_BATCH_SIZE": "-1"}, "EMBED_BATCH_SIZE='-1'")],
 )  # fmt: skip
@@ -143,5 +144,6 @@ def test_every_entry_point_refuses_a_bad_setting_in_a_sentence(
     assert done.returncode == 2, done.stderr[-2000:]
     assert named in done.stderr and "bad configuration" in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
+    assert len(done.stderr) < 2_000, "a huge value is not repeated whole"
     if "API_KEYS" in env:
         assert env["API_KEYS"] not in done.stderr, "a secret's value is never repeated"
