@@ -17,11 +17,13 @@ expedition and conference codes), never chosen by hand, so no season's names are
 `occurred_after/before`) and `sentence` (full questions, as agents ask) are written by hand.
 
 Held out: every third hand-written query (`held_out=True`), written with the others before any result
-was seen, and never tuned on; and a second batch (`FRESH`, `fresh=True`), written later from the
+was seen, and never tuned on; a second batch (`FRESH`, `batch="fresh"`), written later from the
 catalogue and the season's counts of each action alone, before any of its results was seen (the first
 batch's held-out figures had by then been looked at beside the tuned ones while fusion weights were
-compared). `bench.quality` reports each apart. The figures that count are the held-out ones, the fresh
-batch's most.
+compared); and a third (`THIRD`, `batch="third"`), written the same way once the fresh batch's
+figures had been seen (semantic mode beat the default there). `bench.quality` reports each apart, and
+every kind's held-out queries apart. The figures that count are the held-out ones, the latest batch's
+most.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ class Judged:
     rule: Rule
     filters: dict[str, str] = field(default_factory=dict)
     held_out: bool = False
-    #: Of the second held-out batch (`FRESH`), written after the first was spent.
-    fresh: bool = False
+    #: The batch it was written in: `first` (`WRITTEN`), `fresh` (`FRESH`, written after the first's
+    #: held-out part was spent) or `third` (`THIRD`, written after the fresh one was spent).
+    batch: str = "first"
 
 
 # (kind, query, rule, filters) written by hand; every third one is held out (below).
@@ -179,10 +182,47 @@ FRESH: list[tuple[str, str, Rule, dict[str, str]]] = [
 ]  # fmt: skip
 
 
+# A third held-out batch, written on 2026-12-02 from the event catalogue alone (actions, press types and
+# their fields), before any result of them was seen and before any change it is used to judge; the two
+# batches before it had both been seen by then (the fresh one as a whole, when semantic mode beat the
+# default on it). None of these is ever tuned on.
+THIRD: list[tuple[str, str, Rule, dict[str, str]]] = [
+    ("meaning", "expeditions that went better than hoped", {"action": "expedition_resolved", "payload": {"result": ["success", "landmark"]}}, {}),
+    ("meaning", "scholars made Fellows", {"action": "career_progression", "payload": {"new_tier": "Fellow"}}, {}),
+    ("meaning", "theories their authors were only half sure of", {"action": "submit_theory", "payload": {"confidence": "suspect"}}, {}),
+    ("meaning", "a conference where the author was fully convinced",
+     {"action": "conference_launched", "payload": {"confidence": "certain"}}, {}),
+    ("meaning", "a nickname the players gave a scholar", {"action": "nickname_adopted"}, {}),
+    ("meaning", "a player reposting a story from the papers", {"action": "press_shared"}, {}),
+    ("meaning", "a scholar held a grudge after a failed hiring",
+     {"any": [{"press": "scholar_grudge"}, {"action": "followup_resolved", "payload": {"kind": "recruitment_grudge"}}]}, {}),
+    ("meaning", "a big team project launched rather than a field trip",
+     {"action": ["launch_expedition", "expedition_resolved"], "payload": {"type": "great_project"}}, {}),
+    ("meaning", "a player's standing with a faction went up", {"press": "faction_shift"}, {}),
+    ("meaning", "a faction's building work was finished", {"press": "faction_project_complete"}, {}),
+    ("sentence", "Which scholars were made Professor this season?", {"action": "career_progression", "payload": {"new_tier": "Professor"}}, {}),
+    ("sentence", "Who proposed topics for the symposium?",
+     {"any": [{"action": "symposium_proposal_submitted"}, {"press": "symposium_proposal"}]}, {}),
+    ("sentence", "Which expeditions ended in failure?",
+     {"any": [{"action": "expedition_resolved", "payload": {"result": "failure"}}, {"press": "retraction_notice", "text": "failure"}]}, {}),
+    ("sentence", "What did the game master do to players' influence?", {"action": "admin_influence_adjustment"}, {}),
+    ("player", "my expeditions", {"action": ["launch_expedition", "expedition_resolved"], "player": "teodor"}, {"player_id": "teodor"}),
+    ("player", "scholars I mentored", {"action": ["mentorship_activated", "mentorship_queued"], "player": "priya_r"},
+     {"player_id": "priya_r"}),
+    ("player", "my votes at the symposium", {"action": "symposium_vote", "player": "b.sato"}, {"player_id": "b.sato"}),
+    ("time", "career promotions", {"action": "career_progression"},
+     {"occurred_after": "2025-10-01T00:00:00Z", "occurred_before": "2025-10-16T00:00:00Z"}),
+    ("time", "theories put forward", {"action": "submit_theory"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-15T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
-    """The hand-written queries; every third one held out, and the fresh batch."""
+    """The hand-written queries: the first batch, every third one held out, then the fresh and the
+    third batches, held out whole."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
-    return first + [Judged(k, q, r, f, held_out=True, fresh=True) for k, q, r, f in FRESH]
+    later = [(batch, query) for batch, queries in (("fresh", FRESH), ("third", THIRD)) for query in queries]
+    return first + [Judged(k, q, r, f, held_out=True, batch=batch) for batch, (k, q, r, f) in later]
 
 
 def sampled(documents: list[DocumentBase], seed: int = 5) -> list[Judged]:
