@@ -185,7 +185,9 @@ FRESH: list[tuple[str, str, Rule, dict[str, str]]] = [
 # A third held-out batch, written on 2026-12-02 from the event catalogue alone (actions, press types and
 # their fields), before any result of them was seen and before any change it is used to judge; the two
 # batches before it had both been seen by then (the fresh one as a whole, when semantic mode beat the
-# default on it). None of these is ever tuned on.
+# default on it). None of these is ever tuned on. One query written for it ("new business opportunities
+# opening up for a player", press `opportunity_unlocked`) judged no event of this season relevant, so it
+# was replaced by the faction project query, before any search was run.
 THIRD: list[tuple[str, str, Rule, dict[str, str]]] = [
     ("meaning", "expeditions that went better than hoped", {"action": "expedition_resolved", "payload": {"result": ["success", "landmark"]}}, {}),
     ("meaning", "scholars made Fellows", {"action": "career_progression", "payload": {"new_tier": "Fellow"}}, {}),
