@@ -32,11 +32,15 @@ import random
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from schemas.documents import DocumentBase
 
 Rule = dict[str, Any]
+#: Which hand-written batch a query is of (`Judged.batch`).
+Batch = Literal["first", "fresh", "third"]
+#: Queries written by hand: (kind, query, rule, filters).
+Written = list[tuple[str, str, Rule, dict[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,11 @@ class Judged:
     held_out: bool = False
     #: The batch it was written in: `first` (`WRITTEN`), `fresh` (`FRESH`, written after the first's
     #: held-out part was spent) or `third` (`THIRD`, written after the fresh one was spent).
-    batch: str = "first"
+    batch: Batch = "first"
 
 
 # (kind, query, rule, filters) written by hand; every third one is held out (below).
-WRITTEN: list[tuple[str, str, Rule, dict[str, str]]] = [
+WRITTEN: Written = [
     # --- meaning: what happened, in the words players, analysts and agents use -------------------
     ("meaning", "theories their authors bet their careers on",
      {"action": ["submit_theory", "conference_launched"], "payload": {"confidence": "stake_my_career"}}, {}),
@@ -157,7 +161,7 @@ WRITTEN: list[tuple[str, str, Rule, dict[str, str]]] = [
 # A second held-out batch, written on 2026-12-01 from the event catalogue alone, before any result of
 # them was seen and before the fusion was changed (the first batch's held-out figures had been looked at
 # while the fusion weights were compared). None of these is ever tuned on.
-FRESH: list[tuple[str, str, Rule, dict[str, str]]] = [
+FRESH: Written = [
     ("meaning", "expeditions that only partly succeeded", {"action": "expedition_resolved", "payload": {"result": "partial"}}, {}),
     ("meaning", "scholars reaching the rank of Professor", {"action": "career_progression", "payload": {"new_tier": "Professor"}}, {}),
     ("meaning", "the symposium's final result", {"action": "symposium_resolved"}, {}),
@@ -188,7 +192,7 @@ FRESH: list[tuple[str, str, Rule, dict[str, str]]] = [
 # default on it). None of these is ever tuned on. One query written for it ("new business opportunities
 # opening up for a player", press `opportunity_unlocked`) judged no event of this season relevant, so it
 # was replaced by the faction project query, before any search was run.
-THIRD: list[tuple[str, str, Rule, dict[str, str]]] = [
+THIRD: Written = [
     ("meaning", "expeditions that went better than hoped", {"action": "expedition_resolved", "payload": {"result": ["success", "landmark"]}}, {}),
     ("meaning", "scholars made Fellows", {"action": "career_progression", "payload": {"new_tier": "Fellow"}}, {}),
     ("meaning", "theories their authors were only half sure of", {"action": "submit_theory", "payload": {"confidence": "suspect"}}, {}),
@@ -223,8 +227,8 @@ def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh and the
     third batches, held out whole."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
-    later = [(batch, query) for batch, queries in (("fresh", FRESH), ("third", THIRD)) for query in queries]
-    return first + [Judged(k, q, r, f, held_out=True, batch=batch) for batch, (k, q, r, f) in later]
+    later: tuple[tuple[Batch, Written], ...] = (("fresh", FRESH), ("third", THIRD))
+    return first + [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
 
 
 def sampled(documents: list[DocumentBase], seed: int = 5) -> list[Judged]:

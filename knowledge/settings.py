@@ -30,9 +30,12 @@ def settings_problem(exc: ValidationError) -> str:
         if not reason.startswith(name):  # a validator's own message names the variable already
             given = error.get("input")
             shown = isinstance(given, str | int | float) and not any(word in name for word in _SECRET_NAMES)
-            value = repr(given)
-            value = value if len(value) <= _MOST_SHOWN else value[:_MOST_SHOWN] + "..."
-            reason = f"{name}={value}: {reason}" if shown else f"{name}: {reason}"
+            if shown:
+                value = repr(given)
+                value = value if len(value) <= _MOST_SHOWN else value[:_MOST_SHOWN] + "..."
+                reason = f"{name}={value}: {reason}"
+            else:
+                reason = f"{name}: {reason}"
         said.append(reason)
     return "; ".join(said)
 
