@@ -140,7 +140,7 @@ async def _score(
 ) -> dict[tuple[str, str], list[tuple[float, float]]]:
     """Every mode on every judged query: (recall@10, nDCG@10) by (group, mode); a query counts in its
     kind, in `all`, and in `held_out` or `tuned`; a held-out one also in `held_out:<kind>`, and one of a
-    later batch in `held_out_<batch>` (`held_out_fresh`, `held_out_third`)."""
+    later batch in `held_out_<batch>` (`held_out_fresh`, `held_out_third`, `held_out_fourth`)."""
     scores: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for judged in queries:
         for mode, options in MODES.items():
