@@ -16,7 +16,7 @@ from knowledge.embedder import Embedder
 from knowledge.fusion import CANDIDATES, dense_weight, fuse
 from knowledge.projector import point_id
 from knowledge.sparse import encoder
-from knowledge.store.base import KnowledgeStore, ScoredPayload, skip_unreadable
+from knowledge.store.base import Candidates, KnowledgeStore, ScoredPayload, skip_unreadable
 from schemas import limits
 from schemas.events import MAX_EVENT_ID_CHARS
 from schemas.search import (
@@ -184,14 +184,17 @@ async def _hybrid(
             await asyncio.sleep(0)  # the embedder takes the query, or refuses it at once (Overloaded) ...
             if embedding.done() and embedding.exception() is not None:
                 raise embedding.exception()  # type: ignore[misc]  # ... and then no BM25 work is started
-            keyword = group.create_task(store.search(encoder().query(query), filters, limit, with_payload=False))
+            sparse = encoder().query(query)
+            keyword = group.create_task(store.keyword_search(sparse, filters, limit))
             vector = await embedding
             keyword_hits = await keyword
 
-            def best(dense: list[ScoredPayload]) -> list[ScoredPayload]:
-                return [ScoredPayload(f.id, f.score, {}) for f in fuse(dense, keyword_hits, fusion, weight, wanted)]
+            def best(found: Candidates) -> list[ScoredPayload]:
+                fused = fuse(found.dense, found.keyword.hits, fusion, weight, wanted,
+                             cosines=found.cosines, bm25=found.bm25, bound=found.keyword.bound)  # fmt: skip
+                return [ScoredPayload(f.id, f.score, {}) for f in fused]
 
-            return await store.search_then_read(vector, filters, limit, best)
+            return await store.hybrid_then_read(vector, sparse, keyword_hits, filters, limit, best)
     except ExceptionGroup as failed:  # callers handle the error itself (StoreUnavailable: 503), not a group
         raise first_error(failed) from None
 

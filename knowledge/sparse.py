@@ -54,6 +54,12 @@ def with_joined_codes(text: str) -> str:
     return f"{text} {joined}" if joined else text
 
 
+def each_term(vector: Sparse) -> list[Sparse]:
+    """Each term of the vector as a vector of its own: a term's best BM25 score is the most it can add
+    to any document's, so their sum bounds what a document can score for the whole query."""
+    return [Sparse([i], [v]) for i, v in zip(vector.indices, vector.values, strict=True)]
+
+
 def bm25_of(document: DocumentBase) -> Sparse:
     """What BM25 indexes for a document: the text the dense model embeds too (its title, then what
     happened; the timestamp left out)."""

@@ -229,8 +229,35 @@ class ScoredPayload:
     payload: dict[str, Any]
 
 
-#: A caller's pick among search hits (see `KnowledgeStore.search_then_read`).
-Choose = Callable[[list[ScoredPayload]], list[ScoredPayload]]
+@dataclass(frozen=True)
+class KeywordHits:
+    """A BM25 search's hits (ids and scores, best first) and `bound`, the most a document could score
+    for the query: the sum of each query term's best score among the documents passing the filters."""
+
+    hits: list[ScoredPayload]
+    bound: float
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What hybrid fusion chooses from (knowledge/fusion.py): the dense hits and the keyword hits (ids
+    and scores, best first), with each list's score of the other's hits: `cosines` holds the cosine of
+    every keyword hit, `bm25` the BM25 score of every dense hit that shares a word with the query."""
+
+    dense: list[ScoredPayload]
+    keyword: KeywordHits
+    cosines: dict[str, float]
+    bm25: dict[str, float]
+
+
+#: A caller's pick among hybrid candidates (see `KnowledgeStore.hybrid_then_read`).
+Choose = Callable[[Candidates], list[ScoredPayload]]
+
+
+def unscored(ids: Sequence[str], scored: Sequence[ScoredPayload]) -> list[str]:
+    """The ids that are not among `scored`, in their order."""
+    have = {s.id for s in scored}
+    return [i for i in ids if i not in have]
 
 
 def skip_unreadable(point_id: str, exc: BaseException) -> None:
@@ -272,13 +299,19 @@ class KnowledgeStore(Protocol):
         """Payloads of the points that exist among `point_ids`."""
         ...
 
-    async def search_then_read(
-        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, choose: Choose
-    ) -> list[ScoredPayload]:
-        """`search` without payloads; `choose` picks and orders among those hits (ids and scores); then
-        the chosen with their payloads (those that exist and can be read). The embedded store does all
-        of it in one trip to its worker thread, where `choose` then runs: it must be quick and must not
-        touch the event loop."""
+    async def keyword_search(self, query: Sparse, filters: SearchFilters, limit: int) -> KeywordHits:
+        """The BM25 hits without payloads, and the most a document passing `filters` could score."""
+        ...
+
+    async def hybrid_then_read(
+        self, vector: list[float], sparse: Sparse, keyword: KeywordHits, filters: SearchFilters, limit: int,
+        choose: Choose,
+    ) -> list[ScoredPayload]:  # fmt: skip
+        """The dense hits without payloads, the cosine of each of the `keyword` hits (of `sparse`), and
+        the BM25 score of each dense hit not among them; `choose` picks and orders among them (ids and
+        scores); then the chosen with their payloads (those that exist and can be read). The embedded
+        store does all of it in one trip to its worker thread, where `choose` then runs: it must be
+        quick and must not touch the event loop."""
         ...
 
     async def search_like(self, point_id: UUID, filters: SearchFilters, limit: int) -> list[ScoredPayload] | None:

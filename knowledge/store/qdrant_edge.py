@@ -29,20 +29,23 @@ import qdrant_edge as edge
 
 from knowledge.errors import ConfigurationError, ModelMismatch, StoreRejected, StoreUnavailable
 from knowledge.settings import KnowledgeSettings
-from knowledge.sparse import SPARSE_NAME, Sparse
+from knowledge.sparse import SPARSE_NAME, Sparse, each_term
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
+    Candidates,
     Choose,
     CollectionIdentity,
     Condition,
     DateRange,
     FieldTest,
+    KeywordHits,
     MatchAny,
     ScoredPayload,
     point_data,
     skip_unreadable,
     store_filter,
     time_bound,
+    unscored,
 )
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
@@ -276,20 +279,60 @@ class QdrantEdgeStore:
         if self._changed is not None:
             self._changed.update(ids)
 
-    def _request(self, query: list[float] | Sparse, filters: SearchFilters, limit: int, payloads: bool) -> Any:
+    def _request(
+        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, payloads: bool,
+        among: Sequence[str] | None = None,
+    ) -> Any:  # fmt: skip
+        """A query of the shard; with `among`, only of those points."""
         nearest = (
             edge.Query.Nearest(edge.SparseVector(query.indices, query.values), using=SPARSE_NAME)
             if isinstance(query, Sparse)
             else edge.Query.Nearest(query, using=self._vector_name)
         )
-        return edge.QueryRequest(limit=limit, query=nearest, filter=to_edge_filter(filters), with_payload=payloads)
+        where = to_edge_filter(filters)
+        if among is not None:
+            only = edge.HasIdCondition(set(among))
+            where = edge.Filter(must=[where, only] if where is not None else [only])
+        return edge.QueryRequest(limit=limit, query=nearest, filter=where, with_payload=payloads)
 
     async def search(
         self, query: list[float] | Sparse, filters: SearchFilters, limit: int, *, with_payload: bool = True
     ) -> list[ScoredPayload]:
         if not with_payload:
-            return await self.search_then_read(query, filters, limit, None)
+            request = self._request(query, filters, limit, False)
+            return await self._run(self._readers, lambda: _scored(self._shard_or_fail().query(request)))
         return await self._run(self._readers, lambda: self._search_sync(self._shard_or_fail(), query, filters, limit))
+
+    async def keyword_search(self, query: Sparse, filters: SearchFilters, limit: int) -> KeywordHits:
+        """One batch on a reader thread: the search, and each term's best score."""
+        terms = [self._request(term, filters, 1, False) for term in each_term(query)]
+        batch = edge.QueryBatchRequest([self._request(query, filters, limit, False), *terms])
+        found, *bests = await self._run(self._readers, lambda: self._shard_or_fail().query_batch(batch))
+        return KeywordHits(_scored(found), sum(best[0].score for best in bests if best))
+
+    async def hybrid_then_read(
+        self, vector: list[float], sparse: Sparse, keyword: KeywordHits, filters: SearchFilters, limit: int,
+        choose: Choose,
+    ) -> list[ScoredPayload]:  # fmt: skip
+        """One job on a reader thread: each thread hand-off costs a quarter of a millisecond or more
+        on a virtual machine whose idle cores sleep."""
+        ids = [h.id for h in keyword.hits]
+        batch = [self._request(vector, filters, limit, False)]
+        if ids:
+            batch.append(self._request(vector, filters, len(ids), False, among=ids))
+
+        def run() -> list[ScoredPayload]:
+            shard = self._shard_or_fail()
+            found, *rescored = shard.query_batch(edge.QueryBatchRequest(batch))
+            dense = _scored(found)
+            missing = unscored([d.id for d in dense], keyword.hits)
+            bm25 = shard.query(self._request(sparse, filters, len(missing), False, among=missing)) if missing else []
+            cosines = {str(p.id): p.score for p in (rescored[0] if rescored else [])}
+            chosen = choose(Candidates(dense, keyword, cosines, {str(p.id): p.score for p in bm25}))
+            payloads = _read_payloads(shard, [c.id for c in chosen])
+            return [ScoredPayload(c.id, c.score, payloads[c.id]) for c in chosen if c.id in payloads]
+
+        return await self._run(self._readers, run)
 
     def _search_sync(
         self, shard: Any, query: list[float] | Sparse, filters: SearchFilters, limit: int
@@ -302,7 +345,9 @@ class QdrantEdgeStore:
                 raise
             # A point whose payload cannot be read is among the hits: rank without payloads, then
             # read each hit's payload, leaving out the unreadable one.
-            return _then_read(shard, self._request(query, filters, limit, False), lambda found: found)
+            found = _scored(shard.query(self._request(query, filters, limit, False)))
+            payloads = _read_payloads(shard, [f.id for f in found])
+            return [ScoredPayload(f.id, f.score, payloads[f.id]) for f in found if f.id in payloads]
         return [ScoredPayload(id=str(p.id), score=p.score, payload=p.payload or {}) for p in points]
 
     async def search_like(self, point_id: UUID, filters: SearchFilters, limit: int) -> list[ScoredPayload] | None:
@@ -314,14 +359,6 @@ class QdrantEdgeStore:
             return None if vector is None else self._search_sync(shard, vector, filters, limit)
 
         return await self._run(self._readers, run)
-
-    async def search_then_read(
-        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, choose: Choose | None
-    ) -> list[ScoredPayload]:
-        """One job on a reader thread: each thread hand-off costs a quarter of a millisecond or more
-        on a virtual machine whose idle cores sleep. Without `choose`: the hits without payloads."""
-        request = self._request(query, filters, limit, False)
-        return await self._run(self._readers, lambda: _then_read(self._shard_or_fail(), request, choose))
 
     async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
         shard = self._shard_or_fail()
@@ -501,15 +538,9 @@ class QdrantEdgeStore:
         self._readers.shutdown(wait=True)
 
 
-def _then_read(shard: Any, request: Any, choose: Choose | None) -> list[ScoredPayload]:
-    """On a reader thread: the hits of `request` (made without payloads); with `choose`, the chosen
-    among them with their payloads (those that exist and can be read)."""
-    found = [ScoredPayload(str(p.id), p.score, {}) for p in shard.query(request)]
-    if choose is None:
-        return found
-    chosen = choose(found)
-    payloads = _read_payloads(shard, [c.id for c in chosen])
-    return [ScoredPayload(c.id, c.score, payloads[c.id]) for c in chosen if c.id in payloads]
+def _scored(points: Sequence[Any]) -> list[ScoredPayload]:
+    """A query's points as hits without payloads."""
+    return [ScoredPayload(str(p.id), p.score, {}) for p in points]
 
 
 def _read_payloads(shard: Any, ids: list[str]) -> dict[str, dict[str, Any]]:

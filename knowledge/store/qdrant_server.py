@@ -20,20 +20,23 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from knowledge.errors import ForeignCollection, ModelMismatch, StoreRejected, StoreUnavailable
 from knowledge.model_files import model_of_vector
 from knowledge.settings import KnowledgeSettings
-from knowledge.sparse import SPARSE_NAME, Sparse
+from knowledge.sparse import SPARSE_NAME, Sparse, each_term
 from knowledge.store.base import (
     PAYLOAD_INDEXES,
+    Candidates,
     Choose,
     CollectionIdentity,
     Condition,
     DateRange,
     FieldTest,
+    KeywordHits,
     MatchAny,
     ScoredPayload,
     point_data,
     replaceable_by,
     store_filter,
     time_bound,
+    unscored,
 )
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
@@ -238,32 +241,52 @@ class QdrantServerStore:
         except (TypeError, ValueError, OverflowError) as exc:  # the client cannot encode a value
             raise StoreRejected(f"Qdrant cannot hold a value of this batch: {str(exc)[:500]}") from exc
 
-    async def search(
-        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, *, with_payload: bool = True
-    ) -> list[ScoredPayload]:
+    def _query(
+        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, among: Sequence[str] | None = None,
+        *, with_payload: bool = False,
+    ) -> models.QueryRequest:  # fmt: skip
+        """A query (without payloads unless asked); with `among`, only of those points."""
         vector, using = (
             (models.SparseVector(indices=query.indices, values=query.values), SPARSE_NAME)
             if isinstance(query, Sparse)
             else (query, self._vector_name)
         )
-        response = await self._call(
-            self._client.query_points(
-                self._collection, query=vector, using=using, query_filter=to_qdrant_filter(filters), limit=limit,
-                with_payload=with_payload,
-            )
-        )  # fmt: skip
-        return [ScoredPayload(id=str(p.id), score=p.score, payload=p.payload or {}) for p in response.points]
+        where = to_qdrant_filter(filters)
+        if among is not None:
+            only = models.HasIdCondition(has_id=list(among))
+            where = models.Filter(must=[where, only] if where is not None else [only])
+        return models.QueryRequest(query=vector, using=using, filter=where, limit=limit, with_payload=with_payload)
 
-    async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
-        records = await self._call(
-            self._client.retrieve(self._collection, ids=[str(i) for i in point_ids], with_payload=True)
-        )
-        return [r.payload or {} for r in records]
+    async def _batch(self, requests: list[models.QueryRequest]) -> list[list[ScoredPayload]]:
+        responses = await self._call(self._client.query_batch_points(self._collection, requests))
+        return [[ScoredPayload(str(p.id), p.score, p.payload or {}) for p in r.points] for r in responses]
 
-    async def search_then_read(
-        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, choose: Choose
+    async def search(
+        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, *, with_payload: bool = True
     ) -> list[ScoredPayload]:
-        chosen = choose(await self.search(query, filters, limit, with_payload=False))
+        [found] = await self._batch([self._query(query, filters, limit, with_payload=with_payload)])
+        return found
+
+    async def keyword_search(self, query: Sparse, filters: SearchFilters, limit: int) -> KeywordHits:
+        """One batch request: the search, and each term's best score."""
+        terms = [self._query(term, filters, 1) for term in each_term(query)]
+        found, *bests = await self._batch([self._query(query, filters, limit), *terms])
+        return KeywordHits(found, sum(best[0].score for best in bests if best))
+
+    async def hybrid_then_read(
+        self, vector: list[float], sparse: Sparse, keyword: KeywordHits, filters: SearchFilters, limit: int,
+        choose: Choose,
+    ) -> list[ScoredPayload]:  # fmt: skip
+        """Three requests: the dense search with the cosines of the keyword hits (one batch), the BM25
+        scores of the dense hits without one, then the chosen points' payloads."""
+        ids = [h.id for h in keyword.hits]
+        dense, *rescored = await self._batch(
+            [self._query(vector, filters, limit), *([self._query(vector, filters, len(ids), ids)] if ids else [])]
+        )
+        missing = unscored([d.id for d in dense], keyword.hits)
+        [bm25] = await self._batch([self._query(sparse, filters, len(missing), missing)]) if missing else [[]]
+        cosines = {c.id: c.score for c in (rescored[0] if rescored else [])}
+        chosen = choose(Candidates(dense, keyword, cosines, {b.id: b.score for b in bm25}))
         if not chosen:
             return []
         records = await self._call(
@@ -271,6 +294,12 @@ class QdrantServerStore:
         )
         payloads = {str(r.id): r.payload or {} for r in records}
         return [ScoredPayload(c.id, c.score, payloads[c.id]) for c in chosen if c.id in payloads]
+
+    async def retrieve(self, point_ids: Sequence[UUID]) -> list[dict[str, Any]]:
+        records = await self._call(
+            self._client.retrieve(self._collection, ids=[str(i) for i in point_ids], with_payload=True)
+        )
+        return [r.payload or {} for r in records]
 
     async def count(self, filters: SearchFilters | None = None) -> int:
         result = await self._call(

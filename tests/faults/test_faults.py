@@ -30,7 +30,7 @@ from knowledge.projector import point_id, project
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import Sparse
-from knowledge.store.base import Choose, KnowledgeStore, ScoredPayload
+from knowledge.store.base import Choose, KeywordHits, KnowledgeStore, ScoredPayload
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.dead_letter import HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION
 from schemas.documents import DocumentBase
@@ -87,11 +87,16 @@ class FaultyStore:
         self._check()
         return await self.inner.search(query, filters, limit, with_payload=with_payload)
 
-    async def search_then_read(
-        self, query: list[float] | Sparse, filters: SearchFilters, limit: int, choose: Choose
-    ) -> list[ScoredPayload]:
+    async def keyword_search(self, query: Sparse, filters: SearchFilters, limit: int) -> KeywordHits:
         self._check()
-        return await self.inner.search_then_read(query, filters, limit, choose)
+        return await self.inner.keyword_search(query, filters, limit)
+
+    async def hybrid_then_read(
+        self, vector: list[float], sparse: Sparse, keyword: KeywordHits, filters: SearchFilters, limit: int,
+        choose: Choose,
+    ) -> list[ScoredPayload]:  # fmt: skip
+        self._check()
+        return await self.inner.hybrid_then_read(vector, sparse, keyword, filters, limit, choose)
 
     async def search_like(self, point_id: UUID, filters: SearchFilters, limit: int) -> list[ScoredPayload] | None:
         self._check()

@@ -79,3 +79,27 @@ def test_a_weak_match_of_a_common_word_does_not_push_out_what_the_query_means() 
     dense = [Ranked("means-it", 0.60), Ranked("shares-a-word", 0.05)]
     keyword = [Ranked("shares-a-word", 10.2), Ranked("means-it", 5.6)]
     assert fuse(dense, keyword, "score", dense_weight("who gave money to the archive"))[0].id == "means-it"
+
+
+def test_a_hit_missing_from_one_list_takes_its_score_there_not_zero() -> None:
+    """Each list holds its best 100 only: a document every keyword hit matches fully (a one-word query,
+    "promotions") may be past the dense list's end, and would count 0 there, below every dense hit."""
+    dense = [Ranked("close-in-meaning", 0.63)]
+    keyword = [Ranked("says-the-word", 7.8)]
+    fused = fuse(dense, keyword, "score", 0.9, cosines={"says-the-word": 0.58}, bm25={"close-in-meaning": 1.2})
+    assert [f.id for f in fused] == ["says-the-word", "close-in-meaning"]
+    assert fused[0].score == pytest.approx(0.9 * 0.58 + 0.1 * 1.0)
+    assert fused[1].score == pytest.approx(0.9 * 0.63 + 0.1 * 1.2 / 7.8)
+    assert fuse(dense, keyword, "score", 0.9)[0].id == "close-in-meaning", "with 0 for a missing score"
+
+
+def test_bm25_is_scaled_by_what_the_query_could_score() -> None:
+    """A best BM25 hit that matches one common word of four is not a full match: scaled by the bound
+    (each term's best score, summed), it adds its share, not the whole keyword weight."""
+    dense = [Ranked("means-it", 0.60), Ranked("shares-a-word", 0.45)]
+    keyword = [Ranked("shares-a-word", 2.0)]
+    assert fuse(dense, keyword, "score", 0.5)[0].id == "shares-a-word"
+    scaled = fuse(dense, keyword, "score", 0.5, bound=20.0)
+    assert scaled[0].id == "means-it"
+    assert scaled[1].score == pytest.approx(0.5 * 0.45 + 0.5 * 0.1)
+    assert fuse(dense, keyword, "rrf", bound=20.0) == fuse(dense, keyword, "rrf"), "RRF reads ranks alone"

@@ -13,8 +13,16 @@ from knowledge.errors import ModelMismatch, StoreRejected, StoreUnavailable
 from knowledge.projector import point_id, project
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
-from knowledge.sparse import bm25_of
-from knowledge.store.base import CollectionIdentity, KnowledgeStore, ScoredPayload, conditions, holds
+from knowledge.sparse import bm25_of, each_term, encoder
+from knowledge.store.base import (
+    Candidates,
+    CollectionIdentity,
+    KeywordHits,
+    KnowledgeStore,
+    ScoredPayload,
+    conditions,
+    holds,
+)
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.documents import Category, DocumentBase
 from schemas.events import GameEvent
@@ -87,24 +95,56 @@ async def test_retrieve_returns_the_stored_payload(store: KnowledgeStore, embedd
     await store.ping()
 
 
-async def test_search_then_read_gives_the_chosen_hits_in_the_chosen_order_with_payloads(
+async def fill_with_bm25(store: KnowledgeStore, embedder: FastembedEmbedder) -> list[DocumentBase]:
+    documents = [project(e) for e in EVENTS]
+    vectors = await embedder.embed_documents([d.embedding_text for d in documents])
+    await store.upsert(documents, vectors, [bm25_of(d) for d in documents])
+    return documents
+
+
+async def test_keyword_search_bounds_what_any_document_could_score(
     store: KnowledgeStore, embedder: FastembedEmbedder
 ) -> None:
-    await fill(store, embedder)
-    vector = await embedder.embed_query("an expedition returns")
-    offered: list[ScoredPayload] = []
+    await fill_with_bm25(store, embedder)
+    query = encoder().query("expedition returned with a discovery")
+    found = await store.keyword_search(query, SearchFilters(), 10)
+    assert found.hits and all(not h.payload for h in found.hits), "the hits come without payloads"
+    assert [h.id for h in found.hits] == [h.id for h in await store.search(query, SearchFilters(), 10)]
+    each = [await store.search(term, SearchFilters(), 1) for term in each_term(query)]
+    assert found.bound == pytest.approx(sum(best[0].score for best in each if best))
+    assert found.hits[0].score <= found.bound
+    nothing = await store.keyword_search(encoder().query("zzyzx"), SearchFilters(), 10)
+    assert nothing == KeywordHits([], 0.0)
 
-    def choose(found: list[ScoredPayload]) -> list[ScoredPayload]:
-        offered.extend(found)
+
+async def test_hybrid_then_read_scores_each_list_on_the_others_hits_and_reads_the_chosen(
+    store: KnowledgeStore, embedder: FastembedEmbedder
+) -> None:
+    await fill_with_bm25(store, embedder)
+    text = "a scholar was promoted"
+    vector, sparse = await embedder.embed_query(text), encoder().query(text)
+    keyword = await store.keyword_search(sparse, SearchFilters(), 5)
+    offered: list[Candidates] = []
+
+    def choose(found: Candidates) -> list[ScoredPayload]:
+        offered.append(found)
         absent = ScoredPayload(str(point_id("absent")), 1.0, {})
-        return [ScoredPayload(found[3].id, 0.9, {}), absent, ScoredPayload(found[0].id, 0.1, {})]
+        return [ScoredPayload(found.dense[3].id, 0.9, {}), absent, ScoredPayload(found.keyword.hits[0].id, 0.1, {})]
 
-    chosen = await store.search_then_read(vector, SearchFilters(), 10, choose)
-    assert len(offered) == 10 and all(not f.payload for f in offered), "the hits come without payloads"
-    assert [f.score for f in offered] == sorted((f.score for f in offered), reverse=True)
-    assert [(c.id, c.score) for c in chosen] == [(offered[3].id, 0.9), (offered[0].id, 0.1)], "absent left out"
+    chosen = await store.hybrid_then_read(vector, sparse, keyword, SearchFilters(), 10, choose)
+    [found] = offered
+    dense = await store.search(vector, SearchFilters(), 10, with_payload=False)
+    assert [d.id for d in found.dense] == [d.id for d in dense]
+    assert [d.score for d in found.dense] == pytest.approx([d.score for d in dense])
+    assert found.keyword == keyword
+    everything = {h.id: h.score for h in await store.search(vector, SearchFilters(), len(EVENTS))}
+    assert found.cosines == pytest.approx({h.id: everything[h.id] for h in keyword.hits}), "each keyword hit's cosine"
+    matched = {h.id: h.score for h in await store.search(sparse, SearchFilters(), len(EVENTS))}
+    outside = {d.id: matched[d.id] for d in found.dense if d.id in matched and d.id not in found.cosines}
+    assert found.bm25 == pytest.approx(outside), "the BM25 score of each dense hit that has one, not a keyword hit"
+    assert [(c.id, c.score) for c in chosen] == [(found.dense[3].id, 0.9), (keyword.hits[0].id, 0.1)], "absent left out"
     assert all(str(point_id(c.payload["event_id"])) == c.id for c in chosen)
-    assert await store.search_then_read(vector, SearchFilters(), 10, lambda found: []) == []
+    assert await store.hybrid_then_read(vector, sparse, keyword, SearchFilters(), 10, lambda found: []) == []
 
 
 async def test_search_like_is_the_search_by_the_points_stored_vector(
