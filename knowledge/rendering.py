@@ -399,7 +399,7 @@ def _defection_epilogue(f: Fields) -> tuple[str, str]:
     other scenario): the defection was refused, the scholar stayed and the courting turned to rivalry."""
     former, new = f.text("former_faction"), f.text("new_faction")
     if f.text("scenario") == "reconciliation":
-        what = f"who left {former} for the {new} faction, reconciles with {former}"
+        what = f"who defected (left {former} and changed sides, to the {new} faction), makes peace with {former}"
     else:
         what = f"who refused to leave {former} for the {new} faction, stays: the courting ends in rivalry"
     return (
@@ -409,18 +409,24 @@ def _defection_epilogue(f: Fields) -> tuple[str, str]:
 
 
 def _defection_evaluated(f: Fields) -> tuple[str, str]:
+    outcome, new = f.text("outcome"), f.text("new_faction")
+    result = (
+        f"defected: left their employer and changed sides, joining the {new} faction"
+        if outcome == "defected"
+        else outcome
+    )
     return (
-        f"Defection of {f.text('scholar')}: {f.text('outcome')}",
-        f"Scholar {scholar(f)} was weighed for defection to the {f.text('new_faction')} faction: "
-        f"{f.text('outcome')} (probability {f.text('probability')}, roll {f.text('roll')}).",
+        f"Defection of {f.text('scholar')}: {outcome}",
+        f"Scholar {scholar(f)} was weighed for defection to the {new} faction and {result} "
+        f"(probability {f.text('probability')}, roll {f.text('roll')}).",
     )
 
 
 def _admin_force_defection(f: Fields) -> tuple[str, str]:
     return (
         f"Admin forced {f.text('scholar')} to defect",
-        f"Admin {f.text('admin')} forced scholar {scholar(f)} to defect to the {f.text('new_faction')} "
-        f"faction. Reason: {f.text('reason')}.",
+        f"Admin {f.text('admin')} forced scholar {scholar(f)} to defect: to leave their employer and change "
+        f"sides, joining the {f.text('new_faction')} faction. Reason: {f.text('reason')}.",
     )
 
 
@@ -502,7 +508,8 @@ def _table_talk_post(f: Fields) -> tuple[str, str]:
 def _timeline_advanced(f: Fields) -> tuple[str, str]:
     return (
         f"The year is now {f.text('current_year')}",
-        f"The timeline advanced by {f.text('years_elapsed')} year(s); the current year is {f.text('current_year')}.",
+        f"The timeline advanced by {f.text('years_elapsed')} year(s): a new year began, and the game's calendar "
+        f"now reads {f.text('current_year')}.",
     )
 
 
@@ -517,9 +524,9 @@ def _faction_investment(f: Fields) -> tuple[str, str]:
 def _archive_endowment(f: Fields) -> tuple[str, str]:
     return (
         f"{f.text('player')} endows the archive",
-        f"Player {f.text('player')} endowed the archive with {f.text('amount')} for the {f.text('faction')} "
-        f"faction (program: {f.text('program', 'none')}; paid debt {f.text('paid_debt')}; reputation gain "
-        f"{f.text('reputation_gain')}).",
+        f"Player {f.text('player')} endowed the archive: gave it {f.text('amount')} influence from the "
+        f"{f.text('faction')} faction's reserves (program: {f.text('program', 'none')}; paid debt "
+        f"{f.text('paid_debt')}; reputation gain {f.text('reputation_gain')}).",
     )
 
 
