@@ -7,7 +7,7 @@ the two stores rank alike. Two ways, chosen per request:
   best only, so a hit of one list is scored in the other too (the store's `hybrid_then_read`: the
   cosine of every keyword hit, the BM25 score of every dense hit; 0 only for a document that shares
   no word with the query). BM25 is scaled by `bound`, the most a document could score for the query
-  (each query term's best score among the documents passing the filters, summed): a document that
+  (each query term's best score in the collection, summed): a document that
   matches every word of the query as well as any does scores 1, one that matches one common word of
   four scores little, however it ranks among the keyword hits. A rare word that only a few documents
   share (a code, a surname) still lifts exactly those documents, while the cosine orders documents

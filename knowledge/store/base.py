@@ -232,7 +232,10 @@ class ScoredPayload:
 @dataclass(frozen=True)
 class KeywordHits:
     """A BM25 search's hits (ids and scores, best first) and `bound`, the most a document could score
-    for the query: the sum of each query term's best score among the documents passing the filters."""
+    for the query: the sum of each query term's best score in the collection. Not among the documents
+    passing the filters: at 100,000 events a filtered one-term search costs as much as the filtered
+    search itself (1-6 ms per query's terms), while on the dev season's judged queries the bound moved
+    by 5 % at most and no top 10 changed (one query's order within its top 10 did)."""
 
     hits: list[ScoredPayload]
     bound: float

@@ -268,8 +268,9 @@ class QdrantServerStore:
         return found
 
     async def keyword_search(self, query: Sparse, filters: SearchFilters, limit: int) -> KeywordHits:
-        """One batch request: the search, and each term's best score."""
-        terms = [self._query(term, filters, 1) for term in each_term(query)]
+        """One batch request: the search, and each term's best score in the collection (unfiltered,
+        base.KeywordHits)."""
+        terms = [self._query(term, SearchFilters(), 1) for term in each_term(query)]
         found, *bests = await self._batch([self._query(query, filters, limit), *terms])
         return KeywordHits(found, sum(best[0].score for best in bests if best))
 
@@ -278,13 +279,17 @@ class QdrantServerStore:
         choose: Choose,
     ) -> list[ScoredPayload]:  # fmt: skip
         """Three requests: the dense search with the cosines of the keyword hits (one batch), the BM25
-        scores of the dense hits without one, then the chosen points' payloads."""
+        scores of the dense hits without one, then the chosen points' payloads. The rescoring requests
+        go without the filters: the hits of either list passed them already."""
         ids = [h.id for h in keyword.hits]
         dense, *rescored = await self._batch(
-            [self._query(vector, filters, limit), *([self._query(vector, filters, len(ids), ids)] if ids else [])]
+            [
+                self._query(vector, filters, limit),
+                *([self._query(vector, SearchFilters(), len(ids), ids)] if ids else []),
+            ]
         )
         missing = unscored([d.id for d in dense], keyword.hits)
-        [bm25] = await self._batch([self._query(sparse, filters, len(missing), missing)]) if missing else [[]]
+        [bm25] = await self._batch([self._query(sparse, SearchFilters(), len(missing), missing)]) if missing else [[]]
         cosines = {c.id: c.score for c in (rescored[0] if rescored else [])}
         chosen = choose(Candidates(dense, keyword, cosines, {b.id: b.score for b in bm25}))
         if not chosen:

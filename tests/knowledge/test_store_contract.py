@@ -113,6 +113,14 @@ async def test_keyword_search_bounds_what_any_document_could_score(
     each = [await store.search(term, SearchFilters(), 1) for term in each_term(query)]
     assert found.bound == pytest.approx(sum(best[0].score for best in each if best))
     assert found.hits[0].score <= found.bound
+    # The bound is the collection's, whatever the filters: a filtered one-term search per word would
+    # cost as much as the search (base.KeywordHits).
+    scholars = SearchFilters(category=[Category.SCHOLAR])
+    filtered = await store.keyword_search(query, scholars, 10)
+    among_scholars = [await store.search(term, scholars, 1) for term in each_term(query)]
+    assert sum(best[0].score for best in among_scholars if best) < found.bound, "the filter would change it"
+    assert filtered.bound == pytest.approx(found.bound)
+    assert [h.id for h in filtered.hits] == [h.id for h in await store.search(query, scholars, 10)]
     nothing = await store.keyword_search(encoder().query("zzyzx"), SearchFilters(), 10)
     assert nothing == KeywordHits([], 0.0)
 
