@@ -54,8 +54,14 @@ def kafka_bootstrap() -> Iterator[str]:
         return
     port = os.environ.get("KAFKA_PORT", "19092")
     env = {**os.environ, "KAFKA_PORT": port}
-    subprocess.run([str(ROOT / "scripts" / "kafka.sh"), "start"], check=True, env=env, timeout=300)
-    yield f"127.0.0.1:{port}"
+    script = str(ROOT / "scripts" / "kafka.sh")
+    running = subprocess.run([script, "status"], env=env, timeout=60, capture_output=True).returncode == 0
+    subprocess.run([script, "start"], check=True, env=env, timeout=300)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:  # a broker this session started is stopped (one left behind takes the port of the next run)
+        if not running:
+            subprocess.run([script, "stop"], check=False, env=env, timeout=300)
 
 
 @pytest.fixture
