@@ -22,8 +22,9 @@ catalogue and the season's counts of each action alone, before any of its result
 batch's held-out figures had by then been looked at beside the tuned ones while fusion weights were
 compared); and a third (`THIRD`, `batch="third"`), written the same way once the fresh batch's
 figures had been seen (semantic mode beat the default there); and a fourth (`FOURTH`, `batch="fourth"`),
-written the same way once all three had been seen as wholes, before the changes it judges. `bench.quality`
-reports each apart, and
+written the same way once all three had been seen as wholes, before the changes it judges; and a fifth
+(`FIFTH`, `batch="fifth"`) of one player's events only, every other one held out, so that the kind has
+enough tuned queries to choose anything on. `bench.quality` reports each apart, and
 every kind's held-out queries apart. The figures that count are the held-out ones, the latest batch's
 most.
 """
@@ -40,7 +41,7 @@ from schemas.documents import DocumentBase
 
 Rule = dict[str, Any]
 #: Which hand-written batch a query is of (`Judged.batch`).
-Batch = Literal["first", "fresh", "third", "fourth"]
+Batch = Literal["first", "fresh", "third", "fourth", "fifth"]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
 
@@ -264,12 +265,50 @@ FOURTH: Written = [
 ]  # fmt: skip
 
 
+# A fifth batch, written on 2026-12-03 from the event catalogue and the counts of each player's events
+# by action alone (at least 4 relevant each), before any result of them was seen: one player's events in
+# plain words, with `player_id`. The held-out queries of that kind had then been seen as a whole (semantic
+# mode beat the default on them, 0.82 against 0.79), but only 6 of the kind were tuned on, too few to
+# choose anything by; every other query here is tuned on, the rest held out.
+FIFTH: Written = [
+    ("player", "scholars I promoted", {"action": "career_progression", "player": "lenka_h"}, {"player_id": "lenka_h"}),
+    ("player", "expeditions I sent out", {"action": "launch_expedition", "player": "priya_r"}, {"player_id": "priya_r"}),
+    ("player", "counter-offers I made to keep my scholars", {"action": "counter_offer_created", "player": "priya_r"},
+     {"player_id": "priya_r"}),
+    ("player", "my votes in the symposium", {"action": "symposium_vote", "player": "b.sato"}, {"player_id": "b.sato"}),
+    ("player", "stories I shared", {"action": "press_shared", "player": "teodor"}, {"player_id": "teodor"}),
+    ("player", "conferences I organised", {"action": "conference_launched", "player": "b.sato"}, {"player_id": "b.sato"}),
+    ("player", "nicknames I gave to scholars", {"action": "nickname_adopted", "player": "priya_r"}, {"player_id": "priya_r"}),
+    ("player", "gifts to the archive", {"any": [{"action": "archive_endowment"}, {"press": "archive_endowment"}],
+                                        "player": "b.sato"}, {"player_id": "b.sato"}),
+    ("player", "proposals I put to the symposium",
+     {"any": [{"action": "symposium_proposal_submitted"}, {"press": "symposium_proposal"}], "player": "teodor"},
+     {"player_id": "teodor"}),
+    ("player", "times the game master changed my reputation", {"action": "admin_reputation_adjustment", "player": "teodor"},
+     {"player_id": "teodor"}),
+    ("player", "mentorships I started", {"action": "mentorship_activated", "player": "marguerite"},
+     {"player_id": "marguerite"}),
+    ("player", "bids I made for other players' scholars", {"action": "offer_created", "player": "b.sato"},
+     {"player_id": "b.sato"}),
+    ("player", "what became of scholars left off my teams", {"action": "sidecast_followup", "player": "priya_r"},
+     {"player_id": "priya_r"}),
+    ("player", "reminders I got to vote", {"action": "symposium_vote_reminder", "player": "marguerite"},
+     {"player_id": "marguerite"}),
+    ("player", "scholars moved to another career track in my lab", {"action": "lab_assigned", "player": "lenka_h"},
+     {"player_id": "lenka_h"}),
+    ("player", "how my expeditions came back", {"action": "expedition_resolved", "thread_of": "amara.o"},
+     {"player_id": "amara.o"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third and
-    fourth batches, held out whole."""
+    fourth batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (("fresh", FRESH), ("third", THIRD), ("fourth", FOURTH))
-    return first + [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
+    whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
+    fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
+    return first + whole + fifth
 
 
 def sampled(documents: list[DocumentBase], seed: int = 5) -> list[Judged]:

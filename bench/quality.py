@@ -1,7 +1,7 @@
 """Search quality: recall@10 and nDCG@10 of each mode and fusion on a judged query set.
 
 `python -m bench.quality` runs on the dev season (`../shared/dev-season/great_work.db`, written by the
-game itself) with the judged set of `bench/judged.py` (139 queries, relevance derived from the payloads
+game itself) with the judged set of `bench/judged.py` (155 queries, relevance derived from the payloads
 by a rule beside each query), and reports each kind of query apart, and the held-out queries apart
 from the rest. `--store DIR` keeps the index between runs (rebuilt when the rendering changes).
 
@@ -139,8 +139,8 @@ async def _score(
     embedder: FastembedEmbedder, store: QdrantEdgeStore, queries: list[dict[str, Any]]
 ) -> dict[tuple[str, str], list[tuple[float, float]]]:
     """Every mode on every judged query: (recall@10, nDCG@10) by (group, mode); a query counts in its
-    kind, in `all`, and in `held_out` or `tuned`; a held-out one also in `held_out:<kind>`, and one of a
-    later batch in `held_out_<batch>` (`held_out_fresh`, `held_out_third`, `held_out_fourth`)."""
+    kind, in `all`, in `held_out` or `tuned` and in `held_out:<kind>` or `tuned:<kind>`, and one of a
+    later batch in `held_out_<batch>` or `tuned_<batch>` (`held_out_fresh`, ..., `tuned_fifth`)."""
     scores: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for judged in queries:
         for mode, options in MODES.items():
@@ -150,13 +150,12 @@ async def _score(
             pair = (recall_at_k(ranked, judged["relevant"]), ndcg_at_k(ranked, judged["relevant"]))
             groups = [judged["family"], "all"]
             if "held_out" in judged:
-                groups.append("held_out" if judged["held_out"] else "tuned")
-                if judged["held_out"]:
-                    groups.append(f"held_out:{judged['family']}")
+                part = "held_out" if judged["held_out"] else "tuned"
+                groups += [part, f"{part}:{judged['family']}"]
                 if judged["family"] == "meaning":
-                    groups.append("meaning_held_out" if judged["held_out"] else "meaning_tuned")
-            if judged.get("batch", "first") != "first":
-                groups.append(f"held_out_{judged['batch']}")
+                    groups.append(f"meaning_{part}")
+                if judged.get("batch", "first") != "first":
+                    groups.append(f"{part}_{judged['batch']}")
             for group in groups:
                 scores[(group, mode)].append(pair)
     return scores

@@ -68,8 +68,10 @@ def test_a_query_that_names_something_leans_on_its_exact_words(query: str) -> No
 
 
 @pytest.mark.parametrize(
-    "query", ["Who gave money to the archive?", "expeditions that came back empty-handed", "rumours", "", "   "]
-)
+    "query",
+    ["Who gave money to the archive?", "expeditions that came back empty-handed", "rumours", "", "   ",
+     "scholars I recruited", "what I've posted at the table"],  # "I" is a player speaking, not a name
+)  # fmt: skip
 def test_a_query_in_plain_words_leans_on_its_meaning(query: str) -> None:
     assert dense_weight(query) == PLAIN_DENSE_WEIGHT > NAMED_DENSE_WEIGHT
 
