@@ -411,13 +411,13 @@ def _defection_epilogue(f: Fields) -> tuple[str, str]:
 def _defection_evaluated(f: Fields) -> tuple[str, str]:
     outcome, new = f.text("outcome"), f.text("new_faction")
     result = (
-        f"defected: left their employer and changed sides, joining the {new} faction"
+        f" and defected: left their employer and changed sides, joining the {new} faction"
         if outcome == "defected"
-        else outcome
+        else f": {outcome}"  # any other outcome as the game wrote it
     )
     return (
         f"Defection of {f.text('scholar')}: {outcome}",
-        f"Scholar {scholar(f)} was weighed for defection to the {new} faction and {result} "
+        f"Scholar {scholar(f)} was weighed for defection to the {new} faction{result} "
         f"(probability {f.text('probability')}, roll {f.text('roll')}).",
     )
 

@@ -77,3 +77,16 @@ def test_documents_say_what_coded_values_mean_and_name_their_thread() -> None:
                     "new_faction": "foreign"},
     }))  # fmt: skip
     assert "refused to leave teodor" in refused.content and "who left" not in refused.content
+
+
+def test_a_defection_says_the_scholar_changed_sides_and_any_other_outcome_is_not_dressed_as_one() -> None:
+    def content(outcome: str) -> str:  # (the schema refuses a missing or null outcome: the DLQ's)
+        return project(GameEvent.model_validate({
+            "event_id": "e-2", "action": "defection_evaluated", "occurred_at": "2025-09-01T00:00:00Z",
+            "payload": {"scholar": "s.proc-027", "probability": 0.95, "roll": 0.13, "outcome": outcome,
+                        "new_faction": "foreign"},
+        })).content  # fmt: skip
+
+    assert "defected: left their employer and changed sides, joining the foreign faction" in content("defected")
+    stayed = content("stayed")  # an outcome this season never wrote
+    assert "changed sides" not in stayed and "and stayed" not in stayed and "foreign faction: stayed (" in stayed
