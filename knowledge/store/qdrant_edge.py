@@ -295,6 +295,11 @@ class QdrantEdgeStore:
             where = edge.Filter(must=[where, only] if where is not None else [only])
         return edge.QueryRequest(limit=limit, query=nearest, filter=where, with_payload=payloads)
 
+    def _rescoring(self, query: list[float] | Sparse, ids: Sequence[str]) -> Any:
+        """The scores of `ids` (another list's hits, which passed the filters already) for `query`,
+        without the filters: a filter costs up to a millisecond per request at 100k events."""
+        return self._request(query, SearchFilters(), len(ids), False, among=ids)
+
     async def search(
         self, query: list[float] | Sparse, filters: SearchFilters, limit: int, *, with_payload: bool = True
     ) -> list[ScoredPayload]:
@@ -317,24 +322,18 @@ class QdrantEdgeStore:
         choose: Choose,
     ) -> list[ScoredPayload]:  # fmt: skip
         """One job on a reader thread: each thread hand-off costs a quarter of a millisecond or more
-        on a virtual machine whose idle cores sleep. The hits of either list passed the filters
-        already, so each list's hits are scored in the other without them (a filter costs up to a
-        millisecond per request at 100k events)."""
+        on a virtual machine whose idle cores sleep."""
         ids = [h.id for h in keyword.hits]
         batch = [self._request(vector, filters, limit, False)]
         if ids:
-            batch.append(self._request(vector, SearchFilters(), len(ids), False, among=ids))
+            batch.append(self._rescoring(vector, ids))
 
         def run() -> list[ScoredPayload]:
             shard = self._shard_or_fail()
             found, *rescored = shard.query_batch(edge.QueryBatchRequest(batch))
             dense = _scored(found)
             missing = unscored([d.id for d in dense], keyword.hits)
-            bm25 = (
-                shard.query(self._request(sparse, SearchFilters(), len(missing), False, among=missing))
-                if missing
-                else []
-            )
+            bm25 = shard.query(self._rescoring(sparse, missing)) if missing else []
             cosines = {str(p.id): p.score for p in (rescored[0] if rescored else [])}
             chosen = choose(Candidates(dense, keyword, cosines, {str(p.id): p.score for p in bm25}))
             payloads = _read_payloads(shard, [c.id for c in chosen])

@@ -257,6 +257,11 @@ class QdrantServerStore:
             where = models.Filter(must=[where, only] if where is not None else [only])
         return models.QueryRequest(query=vector, using=using, filter=where, limit=limit, with_payload=with_payload)
 
+    def _rescoring(self, query: list[float] | Sparse, ids: Sequence[str]) -> models.QueryRequest:
+        """The scores of `ids` (another list's hits, which passed the filters already) for `query`,
+        without the filters."""
+        return self._query(query, SearchFilters(), len(ids), ids)
+
     async def _batch(self, requests: list[models.QueryRequest]) -> list[list[ScoredPayload]]:
         responses = await self._call(self._client.query_batch_points(self._collection, requests))
         return [[ScoredPayload(str(p.id), p.score, p.payload or {}) for p in r.points] for r in responses]
@@ -279,17 +284,13 @@ class QdrantServerStore:
         choose: Choose,
     ) -> list[ScoredPayload]:  # fmt: skip
         """Three requests: the dense search with the cosines of the keyword hits (one batch), the BM25
-        scores of the dense hits without one, then the chosen points' payloads. The rescoring requests
-        go without the filters: the hits of either list passed them already."""
+        scores of the dense hits without one, then the chosen points' payloads."""
         ids = [h.id for h in keyword.hits]
         dense, *rescored = await self._batch(
-            [
-                self._query(vector, filters, limit),
-                *([self._query(vector, SearchFilters(), len(ids), ids)] if ids else []),
-            ]
+            [self._query(vector, filters, limit), *([self._rescoring(vector, ids)] if ids else [])]
         )
         missing = unscored([d.id for d in dense], keyword.hits)
-        [bm25] = await self._batch([self._query(sparse, SearchFilters(), len(missing), missing)]) if missing else [[]]
+        [bm25] = await self._batch([self._rescoring(sparse, missing)]) if missing else [[]]
         cosines = {c.id: c.score for c in (rescored[0] if rescored else [])}
         chosen = choose(Candidates(dense, keyword, cosines, {b.id: b.score for b in bm25}))
         if not chosen:
