@@ -270,34 +270,30 @@ FOURTH: Written = [
 # plain words, with `player_id`. The held-out queries of that kind had then been seen as a whole (semantic
 # mode beat the default on them, 0.82 against 0.79), but only 6 of the kind were tuned on, too few to
 # choose anything by; every other query here is tuned on, the rest held out.
+def _own(query: str, rule: Rule, player: str, whose: str = "player") -> tuple[str, str, Rule, dict[str, str]]:
+    """A `player` query among `player`'s events (`player_id`), relevant by `rule` and naming the player
+    (`whose`: `player`, or `thread_of` for the events of the player's threads)."""
+    return "player", query, {**rule, whose: player}, {"player_id": player}
+
+
 FIFTH: Written = [
-    ("player", "scholars I promoted", {"action": "career_progression", "player": "lenka_h"}, {"player_id": "lenka_h"}),
-    ("player", "expeditions I sent out", {"action": "launch_expedition", "player": "priya_r"}, {"player_id": "priya_r"}),
-    ("player", "counter-offers I made to keep my scholars", {"action": "counter_offer_created", "player": "priya_r"},
-     {"player_id": "priya_r"}),
-    ("player", "my votes in the symposium", {"action": "symposium_vote", "player": "b.sato"}, {"player_id": "b.sato"}),
-    ("player", "stories I shared", {"action": "press_shared", "player": "teodor"}, {"player_id": "teodor"}),
-    ("player", "conferences I organised", {"action": "conference_launched", "player": "b.sato"}, {"player_id": "b.sato"}),
-    ("player", "nicknames I gave to scholars", {"action": "nickname_adopted", "player": "priya_r"}, {"player_id": "priya_r"}),
-    ("player", "gifts to the archive", {"any": [{"action": "archive_endowment"}, {"press": "archive_endowment"}],
-                                        "player": "b.sato"}, {"player_id": "b.sato"}),
-    ("player", "proposals I put to the symposium",
-     {"any": [{"action": "symposium_proposal_submitted"}, {"press": "symposium_proposal"}], "player": "teodor"},
-     {"player_id": "teodor"}),
-    ("player", "times the game master changed my reputation", {"action": "admin_reputation_adjustment", "player": "teodor"},
-     {"player_id": "teodor"}),
-    ("player", "mentorships I started", {"action": "mentorship_activated", "player": "marguerite"},
-     {"player_id": "marguerite"}),
-    ("player", "bids I made for other players' scholars", {"action": "offer_created", "player": "b.sato"},
-     {"player_id": "b.sato"}),
-    ("player", "what became of scholars left off my teams", {"action": "sidecast_followup", "player": "priya_r"},
-     {"player_id": "priya_r"}),
-    ("player", "reminders I got to vote", {"action": "symposium_vote_reminder", "player": "marguerite"},
-     {"player_id": "marguerite"}),
-    ("player", "scholars moved to another career track in my lab", {"action": "lab_assigned", "player": "lenka_h"},
-     {"player_id": "lenka_h"}),
-    ("player", "how my expeditions came back", {"action": "expedition_resolved", "thread_of": "amara.o"},
-     {"player_id": "amara.o"}),
+    _own("scholars I promoted", {"action": "career_progression"}, "lenka_h"),
+    _own("expeditions I sent out", {"action": "launch_expedition"}, "priya_r"),
+    _own("counter-offers I made to keep my scholars", {"action": "counter_offer_created"}, "priya_r"),
+    _own("my votes in the symposium", {"action": "symposium_vote"}, "b.sato"),
+    _own("stories I shared", {"action": "press_shared"}, "teodor"),
+    _own("conferences I organised", {"action": "conference_launched"}, "b.sato"),
+    _own("nicknames I gave to scholars", {"action": "nickname_adopted"}, "priya_r"),
+    _own("gifts to the archive", {"any": [{"action": "archive_endowment"}, {"press": "archive_endowment"}]}, "b.sato"),
+    _own("proposals I put to the symposium",
+         {"any": [{"action": "symposium_proposal_submitted"}, {"press": "symposium_proposal"}]}, "teodor"),
+    _own("times the game master changed my reputation", {"action": "admin_reputation_adjustment"}, "teodor"),
+    _own("mentorships I started", {"action": "mentorship_activated"}, "marguerite"),
+    _own("bids I made for other players' scholars", {"action": "offer_created"}, "b.sato"),
+    _own("what became of scholars left off my teams", {"action": "sidecast_followup"}, "priya_r"),
+    _own("reminders I got to vote", {"action": "symposium_vote_reminder"}, "marguerite"),
+    _own("scholars moved to another career track in my lab", {"action": "lab_assigned"}, "lenka_h"),
+    _own("how my expeditions came back", {"action": "expedition_resolved"}, "amara.o", whose="thread_of"),
 ]  # fmt: skip
 
 
