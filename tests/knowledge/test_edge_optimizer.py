@@ -227,3 +227,29 @@ async def test_a_damaged_optimization_record_counts_as_never_optimized(
         async with QdrantEdgeStore.open(settings) as store:
             await store.ensure_collection(identity_of(embedder))
             assert store.written_since_optimized == 50, damaged
+
+
+def payload_tiers(shard: Path) -> set[str]:
+    """How each segment of the shard holds its payloads, as Edge wrote it in the segment's record."""
+    return {
+        json.loads(record.read_text())["config"]["payload_storage_type"]["type"]
+        for record in shard.glob("segments/*/segment.json")
+    }
+
+
+async def test_payloads_are_held_in_memory_in_new_shards_and_in_old_ones_once_optimized(
+    tmp_path: Path, embedder: FastembedEmbedder
+) -> None:
+    """`PAYLOAD_MEMORY`: the segments Edge builds keep their payloads in the page cache, not read from
+    disk at a process's first touch; a shard made with Edge's default (cold) gets it when optimized."""
+    async with filled(tmp_path, embedder, 50) as (settings, store):
+        assert json.loads((store.path / "edge_config.json").read_text())["payload_memory"] == "cached"
+    config_file = settings.edge_path / "edge_config.json"
+    config = json.loads(config_file.read_text())
+    config_file.write_text(json.dumps({**config, "payload_memory": "cold"}))  # as a shard of an earlier version
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(identity_of(embedder))
+        assert json.loads((store.path / "edge_config.json").read_text())["payload_memory"] == "cached"
+        await optimize_in_background(store)
+        assert payload_tiers(store.path) == {"in_ram_mmap"}, "the optimized segments hold payloads in memory"
+        assert await message_of(store, "evt-7") == "the archive flooded 7"
