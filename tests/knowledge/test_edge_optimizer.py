@@ -16,11 +16,15 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+import qdrant_edge as edge
+
 from knowledge.embedder import FastembedEmbedder
 from knowledge.metrics import STORE_OPTIMIZATIONS
 from knowledge.projector import point_id
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
+from knowledge.store import qdrant_edge
 from knowledge.store.edge_optimizer import FIRST_OPTIMIZE_AT, keep_optimized, optimize_due, optimize_in_background
 from knowledge.store.qdrant_edge import QdrantEdgeStore
 from schemas.documents import DocumentBase
@@ -238,15 +242,18 @@ def payload_tiers(shard: Path) -> set[str]:
 
 
 async def test_payloads_are_held_in_memory_in_new_shards_and_in_old_ones_once_optimized(
-    tmp_path: Path, embedder: FastembedEmbedder
+    tmp_path: Path, embedder: FastembedEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`PAYLOAD_MEMORY`: the segments Edge builds keep their payloads in the page cache, not read from
-    disk at a process's first touch; a shard made with Edge's default (cold) gets it when optimized."""
-    async with filled(tmp_path, embedder, 50) as (settings, store):
+    disk at a process's first touch; a shard made with Edge's default (as earlier versions made them)
+    gets it when it is optimized."""
+    async with filled(tmp_path / "new", embedder, 20) as (_, store):
         assert json.loads((store.path / "edge_config.json").read_text())["payload_memory"] == "cached"
-    config_file = settings.edge_path / "edge_config.json"
-    config = json.loads(config_file.read_text())
-    config_file.write_text(json.dumps({**config, "payload_memory": "cold"}))  # as a shard of an earlier version
+        assert payload_tiers(store.path) == {"in_ram_mmap"}
+    with monkeypatch.context() as earlier:  # a shard of an earlier version: Edge's default, cold
+        earlier.setattr(qdrant_edge, "PAYLOAD_MEMORY", edge.Memory.Cold)
+        async with filled(tmp_path, embedder, 50) as (settings, store):
+            assert payload_tiers(store.path) == {"mmap"}
     async with QdrantEdgeStore.open(settings) as store:
         await store.ensure_collection(identity_of(embedder))
         assert json.loads((store.path / "edge_config.json").read_text())["payload_memory"] == "cached"
