@@ -17,6 +17,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -481,7 +483,7 @@ class QdrantEdgeStore:
             self._shard_or_fail().flush()
             _remove_shard_files(target)
             try:
-                shutil.copytree(self._path, target)
+                _copy_directory(self._path, target)
             except BaseException:  # e.g. the disk is full: no partial copy is left behind
                 _remove_shard_files(target)
                 raise
@@ -597,6 +599,30 @@ def _copy_batch(source: Any, target: Any, ids: list[str]) -> None:
     gone: list[int | UUID | str] = [i for i in ids if i not in present]
     if gone:
         target.update(edge.UpdateOperation.delete_points(gone))
+
+
+#: How long copying a shard's directory may take (350 MB at 100k points: 0.2-0.4 s).
+COPY_TIMEOUT_S: Final = 600.0
+_COPY_SCRIPT: Final = """
+import shutil, sys
+try:
+    shutil.copytree(sys.argv[1], sys.argv[2])
+except OSError as exc:
+    sys.exit(str(exc))
+"""
+
+
+def _copy_directory(source: Path, target: Path) -> None:
+    """`shutil.copytree(source, target)` in a process of its own. In this one, each of its system
+    calls gives up the GIL and waits to get it back behind the event loop and the readers: with one
+    busy Python thread beside it, copying a 100k-point shard (161 files, 350 MB) took 6.8-7.5 s in
+    this process against 0.15-0.18 s in another (in the service, 1.7-1.8 s with ingest waiting)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _COPY_SCRIPT, str(source), str(target)],
+        capture_output=True, text=True, timeout=COPY_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise OSError(f"copying {source.name} to {target.name} failed: {done.stderr.strip()[-300:]}")
 
 
 def _remove_shard_files(path: Path) -> None:

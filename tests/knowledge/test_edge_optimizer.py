@@ -26,7 +26,7 @@ from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.store import qdrant_edge
 from knowledge.store.edge_optimizer import FIRST_OPTIMIZE_AT, keep_optimized, optimize_due, optimize_in_background
-from knowledge.store.qdrant_edge import QdrantEdgeStore
+from knowledge.store.qdrant_edge import QdrantEdgeStore, _copy_directory
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
 from tests.conftest import wait_until
@@ -260,3 +260,17 @@ async def test_payloads_are_held_in_memory_in_new_shards_and_in_old_ones_once_op
         await optimize_in_background(store)
         assert payload_tiers(store.path) == {"in_ram_mmap"}, "the optimized segments hold payloads in memory"
         assert await message_of(store, "evt-7") == "the archive flooded 7"
+
+
+def test_a_shard_is_copied_whole_in_another_process_and_a_failed_copy_says_why(tmp_path: Path) -> None:
+    source = tmp_path / "shard"
+    (source / "segments" / "s1").mkdir(parents=True)
+    (source / "segments" / "s1" / "page_0.dat").write_bytes(bytes(range(256)) * 64)
+    (source / "edge_config.json").write_text("{}")
+    _copy_directory(source, tmp_path / "copy")
+    assert (tmp_path / "copy" / "segments" / "s1" / "page_0.dat").read_bytes() == bytes(range(256)) * 64
+    assert (tmp_path / "copy" / "edge_config.json").read_text() == "{}"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OSError, match=r"copying shard to copy failed: .*Not a directory"):
+        _copy_directory(source, blocker / "copy")
