@@ -601,7 +601,8 @@ def _copy_batch(source: Any, target: Any, ids: list[str]) -> None:
         target.update(edge.UpdateOperation.delete_points(gone))
 
 
-#: How long copying a shard's directory may take (350 MB at 100k points: 0.2-0.4 s).
+#: How long copying a shard's directory may take (350 MB at 100k points: 0.2-0.4 s on a settled disk,
+#: 1.8 s in bench.optimize, 20 s after the points were written).
 COPY_TIMEOUT_S: Final = 600.0
 _COPY_SCRIPT: Final = """
 import shutil, sys
@@ -616,7 +617,8 @@ def _copy_directory(source: Path, target: Path) -> None:
     """`shutil.copytree(source, target)` in a process of its own. In this one, each of its system
     calls gives up the GIL and waits to get it back behind the event loop and the readers: with one
     busy Python thread beside it, copying a 100k-point shard (161 files, 350 MB) took 6.8-7.5 s in
-    this process against 0.15-0.18 s in another (in the service, 1.7-1.8 s with ingest waiting)."""
+    this process against 0.15-0.18 s in another. In bench.optimize both took 1.7-1.8 s, the disk's time:
+    writes wait on the writer thread meanwhile (docs/OPERATIONS.md, "A big embedded store")."""
     done = subprocess.run(
         [sys.executable, "-c", _COPY_SCRIPT, str(source), str(target)],
         capture_output=True, text=True, timeout=COPY_TIMEOUT_S, check=False,

@@ -233,6 +233,11 @@ async def test_a_damaged_optimization_record_counts_as_never_optimized(
             assert store.written_since_optimized == 50, damaged
 
 
+def payload_memory_of(shard: Path) -> str:
+    """The payload memory tier the shard's config asks for (what the store passed Edge last)."""
+    return str(json.loads((shard / "edge_config.json").read_text())["payload_memory"])
+
+
 def payload_tiers(shard: Path) -> set[str]:
     """How each segment of the shard holds its payloads, as Edge wrote it in the segment's record."""
     return {
@@ -248,7 +253,7 @@ async def test_payloads_are_held_in_memory_in_new_shards_and_in_old_ones_once_op
     disk at a process's first touch; a shard made with Edge's default (as earlier versions made them)
     gets it when it is optimized."""
     async with filled(tmp_path / "new", embedder, 20) as (_, store):
-        assert json.loads((store.path / "edge_config.json").read_text())["payload_memory"] == "cached"
+        assert payload_memory_of(store.path) == "cached"
         assert payload_tiers(store.path) == {"in_ram_mmap"}
     with monkeypatch.context() as earlier:  # a shard of an earlier version: Edge's default, cold
         earlier.setattr(qdrant_edge, "PAYLOAD_MEMORY", edge.Memory.Cold)
@@ -256,7 +261,7 @@ async def test_payloads_are_held_in_memory_in_new_shards_and_in_old_ones_once_op
             assert payload_tiers(store.path) == {"mmap"}
     async with QdrantEdgeStore.open(settings) as store:
         await store.ensure_collection(identity_of(embedder))
-        assert json.loads((store.path / "edge_config.json").read_text())["payload_memory"] == "cached"
+        assert payload_memory_of(store.path) == "cached"
         await optimize_in_background(store)
         assert payload_tiers(store.path) == {"in_ram_mmap"}, "the optimized segments hold payloads in memory"
         assert await message_of(store, "evt-7") == "the archive flooded 7"
