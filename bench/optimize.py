@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ingest import produce_events
 from bench.load import closed_loop, indexed_total, optimized_count, related_call, search_call, start_api, stop_api
@@ -111,6 +112,10 @@ def summary(line: Timeline, rate: float) -> list[dict[str, Any]]:
     return rows
 
 
+def _gauge(metrics: str, name: str) -> float:
+    return next(s.value for f in text_string_to_metric_families(metrics) for s in f.samples if s.name == name)
+
+
 def _longest_gap(points: list[tuple[float, float, int]]) -> float:
     """The longest time without an event indexed while some were produced and not yet indexed."""
     longest, since = 0.0, points[0][0]
@@ -164,11 +169,13 @@ async def run(points: int, rate: float, after_s: float, bootstrap: str) -> dict[
                 await asyncio.gather(*tasks)
                 while await indexed_total(client) < produced[0]:  # noqa: ASYNC110  # the backlog drains
                     await asyncio.sleep(0.5)
+                copy_pause_s = _gauge((await client.get("/metrics")).text, "store_last_copy_pause_seconds")
             settled = [await closed_loop(base_url, 1, 200, call) for call in (search_call(), related_call(ids[:500]))]
         finally:
             await stop_api(process)
     assert line.copied is not None and line.switched is not None
     return {"points": points, "produced_per_s": rate, "optimization_s": round(line.switched - line.copied, 1),
+            "copy_pause_s": copy_pause_s,
             "rows": summary(line, rate),
             "settled": [{"call": name, **{k: run[k] for k in ("clients", "requests", "ok", "p50_ms", "p99_ms")}}
                         for name, run in zip(("search (hybrid)", "related"), settled, strict=True)]}  # fmt: skip
@@ -186,7 +193,8 @@ def main() -> None:
     write("optimize", results, args.out)
     text = table(
         f"Background optimization of a never-optimized {results['points']}-point embedded store "
-        f"(copy to switch {results['optimization_s']} s; {results['produced_per_s']} events/s produced throughout)",
+        f"(copy to switch {results['optimization_s']} s, writes paused {results['copy_pause_s']:.2f} s for the copy's "
+        f"second pass; {results['produced_per_s']} events/s produced throughout)",
         results["rows"],
     )
     text += "\n\n" + table("Settled, one closed-loop client (nothing done by hand)", results["settled"])

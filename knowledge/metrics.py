@@ -53,6 +53,10 @@ STORE_OPTIMIZATIONS = Counter(
 STORE_OPTIMIZE_SECONDS = Gauge(
     "store_last_optimize_seconds", "How long the last background optimization took, copy to switch."
 )
+STORE_COPY_PAUSE_SECONDS = Gauge(
+    "store_last_copy_pause_seconds",
+    "How long writes waited on the last background optimization's copy (its second pass, on the writer thread).",
+)
 LIVE_SUBSCRIPTIONS = Gauge("live_subscriptions", "Open live subscriptions (WebSocket and SSE).")
 UNREADABLE_POINTS = Counter(
     "unreadable_points_total", "Stored points left out of an answer because their payload cannot be decoded."

@@ -6,8 +6,10 @@ its whole run (about 90 s per 100k points on 2 cores), so it cannot run in a ser
 once it is due (`optimize_due`: as many points written since the shard was last optimized as it held
 then, from 2,000 up to at most `EDGE_OPTIMIZE_AFTER`):
 
-1. **copy**: on the store's writer thread the shard is flushed and its directory copied (0.4 s for
-   100k points, 350 MB); from then on the store notes the id of every point written or deleted;
+1. **copy**: the shard's directory is copied while writes go on (350 MB for 100k points), then, on the
+   store's writer thread, the shard is flushed and the copy made equal to it, rewriting only what changed
+   meanwhile (`knowledge/store/mirror.py`); from then on the store notes the id of every point written
+   or deleted;
 2. **optimize**: a separate process (`python -m knowledge.store.optimize --shard COPY`, at a lower CPU
    priority) optimizes the copy, while this one goes on serving and writing the shard;
 3. **catch up**: the optimized copy is opened here, and the points noted since the copy are copied into
@@ -32,7 +34,7 @@ from typing import Any, Final
 import qdrant_edge as edge
 import structlog
 
-from knowledge.metrics import STORE_OPTIMIZATIONS, STORE_OPTIMIZE_SECONDS
+from knowledge.metrics import STORE_COPY_PAUSE_SECONDS, STORE_OPTIMIZATIONS, STORE_OPTIMIZE_SECONDS
 from knowledge.settings import KnowledgeSettings
 from knowledge.store.base import KnowledgeStore
 from knowledge.store.qdrant_edge import QdrantEdgeStore
@@ -90,7 +92,8 @@ async def optimize_in_background(store: QdrantEdgeStore) -> dict[str, Any]:
     log.info("store_optimize_started", shard=served.name, copy=copy_path.name)
     copy: Any = None
     try:
-        await store.take_copy(copy_path)  # cancelled meanwhile, the copy still ends; dropping it comes after
+        taken = await store.take_copy(copy_path)
+        STORE_COPY_PAUSE_SECONDS.set(taken["paused_s"])
         await _optimize_in_process(copy_path)
         copy = await asyncio.to_thread(edge.EdgeShard.load, str(copy_path))
         rounds, caught_up = 0, 0
@@ -116,11 +119,11 @@ async def optimize_in_background(store: QdrantEdgeStore) -> dict[str, Any]:
     STORE_OPTIMIZATIONS.labels(outcome="switched").inc()
     STORE_OPTIMIZE_SECONDS.set(seconds)
     log.info("store_optimized", shard=copy_path.name, replaced=served.name, seconds=round(seconds, 1),
-             caught_up=caught_up, rounds=rounds)  # fmt: skip
+             caught_up=caught_up, rounds=rounds, **taken)  # fmt: skip
     # the reads that took the replaced shard finish or time out (stopped before, the next open deletes it)
     await asyncio.sleep(store.timeout_s)
     await store.close_replaced(replaced, served)
-    return {"shard": copy_path.name, "replaced": served.name, "seconds": seconds, "caught_up": caught_up}
+    return {"shard": copy_path.name, "replaced": served.name, "seconds": seconds, "caught_up": caught_up, "copy": taken}
 
 
 async def _optimize_in_process(path: Path) -> None:

@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -475,21 +476,34 @@ class QdrantEdgeStore:
         """Where a copy of the shard taken at `stamp` goes."""
         return self._path.with_name(f"{_COPY_SUFFIX.sub('', self._path.name)}.opt{stamp}")
 
-    async def take_copy(self, target: Path) -> None:
-        """Flush the shard and copy its directory to `target` (on the writer thread: no write comes
-        between); from now on every id written or deleted is noted."""
+    async def take_copy(self, target: Path) -> dict[str, float]:
+        """Copy the shard's directory to `target` as it is at one moment, and from then on note every
+        id written or deleted. Two passes (`knowledge/store/mirror.py`): the first while writes go on,
+        then, on the writer thread (no write comes between), the shard flushed and the copy made equal
+        to it, rewriting only what changed meanwhile: writes wait for the second pass alone. Returns
+        each pass's seconds and what the second rewrote."""
+        loop = asyncio.get_running_loop()
 
-        def copy() -> None:
+        def start() -> None:
             self._shard_or_fail().flush()
             _remove_shard_files(target)
-            try:
-                _copy_directory(self._path, target)
-            except BaseException:  # e.g. the disk is full: no partial copy is left behind
-                _remove_shard_files(target)
-                raise
-            self._changed = set()
 
-        await asyncio.get_running_loop().run_in_executor(self._writer, copy)
+        def finish() -> dict[str, float]:
+            started = time.perf_counter()
+            self._shard_or_fail().flush()
+            rewritten = _mirror_directory(self._path, target)
+            self._changed = set()
+            return {"paused_s": round(time.perf_counter() - started, 3), "rewritten_bytes": rewritten}
+
+        try:
+            await loop.run_in_executor(self._writer, start)
+            started = time.perf_counter()
+            await _mirror_in_process(self._path, target)
+            first = round(time.perf_counter() - started, 3)
+            return {"first_pass_s": first} | await loop.run_in_executor(self._writer, finish)
+        except BaseException:  # e.g. the disk is full: no partial copy is left behind
+            await loop.run_in_executor(self._writer, _remove_shard_files, target)
+            raise
 
     async def drop_copy(self, copy: Path) -> None:
         """Give up a copy: stop noting ids and delete it, unless it is served already (a switch that
@@ -601,30 +615,47 @@ def _copy_batch(source: Any, target: Any, ids: list[str]) -> None:
         target.update(edge.UpdateOperation.delete_points(gone))
 
 
-#: How long copying a shard's directory may take (350 MB at 100k points: 0.2-0.4 s on a settled disk,
-#: 1.8 s in bench.optimize, 20 s after the points were written).
+#: How long one pass of copying a shard's directory may take (350 MB at 100k points: 0.2-0.4 s on a
+#: settled disk, 1.8 s in bench.optimize, 20 s after the points were written).
 COPY_TIMEOUT_S: Final = 600.0
-_COPY_SCRIPT: Final = """
-import shutil, sys
-try:
-    shutil.copytree(sys.argv[1], sys.argv[2])
-except OSError as exc:
-    sys.exit(str(exc))
-"""
 
 
-def _copy_directory(source: Path, target: Path) -> None:
-    """`shutil.copytree(source, target)` in a process of its own. In this one, each of its system
-    calls gives up the GIL and waits to get it back behind the event loop and the readers: with one
-    busy Python thread beside it, copying a 100k-point shard (161 files, 350 MB) took 6.8-7.5 s in
-    this process against 0.15-0.18 s in another. In bench.optimize both took 1.7-1.8 s, the disk's time:
-    writes wait on the writer thread meanwhile (docs/OPERATIONS.md, "A big embedded store")."""
+def _mirror_command(source: Path, target: Path) -> list[str]:
+    return [sys.executable, "-m", "knowledge.store.mirror", str(source), str(target)]
+
+
+def _mirrored(source: Path, target: Path, returncode: int | None, out: str, err: str) -> int:
+    """The bytes a mirroring process wrote, from its output; OSError saying why when it failed."""
+    if returncode != 0:
+        raise OSError(f"copying {source.name} to {target.name} failed: {err.strip()[-300:]}")
+    return int(json.loads(out)["bytes_written"])
+
+
+def _mirror_directory(source: Path, target: Path) -> int:
+    """Make `target` a copy of `source` (`knowledge/store/mirror.py`) in a process of its own, waiting
+    here; the bytes written. In this process each system call of the copy would give up the GIL and
+    wait to get it back behind the event loop and the readers: with one busy Python thread beside it,
+    copying a 100k-point shard (161 files, 350 MB) took 6.8-7.5 s in this process against 0.15-0.18 s
+    in another (docs/OPERATIONS.md, "A big embedded store")."""
     done = subprocess.run(
-        [sys.executable, "-c", _COPY_SCRIPT, str(source), str(target)],
-        capture_output=True, text=True, timeout=COPY_TIMEOUT_S, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise OSError(f"copying {source.name} to {target.name} failed: {done.stderr.strip()[-300:]}")
+        _mirror_command(source, target), capture_output=True, text=True, timeout=COPY_TIMEOUT_S, check=False
+    )
+    return _mirrored(source, target, done.returncode, done.stdout, done.stderr)
+
+
+async def _mirror_in_process(source: Path, target: Path) -> int:
+    """`_mirror_directory` awaited, the process killed if this is cancelled or it overruns."""
+    process = await asyncio.create_subprocess_exec(
+        *_mirror_command(source, target), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(COPY_TIMEOUT_S):
+            out, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return _mirrored(source, target, process.returncode, out.decode(), err.decode())
 
 
 def _remove_shard_files(path: Path) -> None:

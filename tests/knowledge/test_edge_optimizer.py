@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import qdrant_edge as edge
@@ -26,7 +27,7 @@ from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.store import qdrant_edge
 from knowledge.store.edge_optimizer import FIRST_OPTIMIZE_AT, keep_optimized, optimize_due, optimize_in_background
-from knowledge.store.qdrant_edge import QdrantEdgeStore, _copy_directory
+from knowledge.store.qdrant_edge import QdrantEdgeStore, _mirror_directory
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
 from tests.conftest import wait_until
@@ -272,10 +273,55 @@ def test_a_shard_is_copied_whole_in_another_process_and_a_failed_copy_says_why(t
     (source / "segments" / "s1").mkdir(parents=True)
     (source / "segments" / "s1" / "page_0.dat").write_bytes(bytes(range(256)) * 64)
     (source / "edge_config.json").write_text("{}")
-    _copy_directory(source, tmp_path / "copy")
+    assert _mirror_directory(source, tmp_path / "copy") == 256 * 64 + 2
     assert (tmp_path / "copy" / "segments" / "s1" / "page_0.dat").read_bytes() == bytes(range(256)) * 64
     assert (tmp_path / "copy" / "edge_config.json").read_text() == "{}"
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     with pytest.raises(OSError, match=r"copying shard to copy failed: .*Not a directory"):
-        _copy_directory(source, blocker / "copy")
+        _mirror_directory(source, blocker / "copy")
+
+
+def comparable(record: Any) -> tuple[object, ...]:
+    """A point's payload and vectors as plain values (Edge's sparse vectors compare by identity)."""
+    vectors = {
+        name: v if isinstance(v, list) else (list(v.indices), list(v.values)) for name, v in record.vector.items()
+    }
+    return record.payload, vectors
+
+
+async def test_a_copy_taken_while_writes_go_on_is_the_shard_as_it_was_when_noting_began(
+    tmp_path: Path, embedder: FastembedEmbedder
+) -> None:
+    async with filled(tmp_path, embedder, 300) as (_, store):
+        target = store.copy_path(1)
+        rounds = 0
+        stop = asyncio.Event()
+
+        async def write() -> None:  # new events, rewritten ones, deletes, until told to stop
+            nonlocal rounds
+            while not stop.is_set():
+                await put(store, embedder, events(300 + rounds * 5, 5) + events(rounds * 3 % 300, 3, "rewritten"))
+                await store.delete([point_id(f"evt-{(rounds * 7 + 1) % 300}")])
+                rounds += 1
+
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.2)
+        before = rounds
+        taken = await store.take_copy(target)
+        during = rounds - before
+        stop.set()
+        await writing
+        assert during >= 1, "writes went on while the copy was taken"
+        assert taken["paused_s"] >= 0 and taken["first_pass_s"] > 0
+        noted = set(store._changed or ())
+        ids: list[int | uuid.UUID | str] = [point_id(f"evt-{i}") for i in range(300 + rounds * 5)]
+        unchanged = [i for i in ids if str(i) not in noted]
+        copy = edge.EdgeShard.load(str(target))
+        try:
+            in_copy = {str(r.id): comparable(r) for r in copy.retrieve(unchanged, True, True)}
+        finally:
+            copy.close()
+        served = store._shard_or_fail().retrieve(unchanged, True, True)
+        assert in_copy == {str(r.id): comparable(r) for r in served}
+        assert len(in_copy) > 300 - rounds
