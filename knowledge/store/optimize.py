@@ -20,7 +20,7 @@ import qdrant_edge as edge
 
 from knowledge.runtime import identity_for, with_stored_model
 from knowledge.settings import KnowledgeSettings
-from knowledge.store.qdrant_edge import QdrantEdgeStore
+from knowledge.store.qdrant_edge import QdrantEdgeStore, place_indexes
 
 
 async def optimize(settings: KnowledgeSettings) -> dict[str, object]:
@@ -40,9 +40,11 @@ def optimize_shard(path: Path) -> dict[str, object]:
     shard = edge.EdgeShard.load(str(path))
     try:
         started = time.perf_counter()
+        placed = place_indexes(shard)
         shard.optimize()
         shard.flush()
-        return {"points": shard.info().points_count, "seconds": round(time.perf_counter() - started, 1)}
+        seconds = round(time.perf_counter() - started, 1)
+        return {"points": shard.info().points_count, "seconds": seconds, "indexes_made": placed}
     finally:
         shard.close()
 

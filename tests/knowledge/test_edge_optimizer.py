@@ -26,6 +26,7 @@ from knowledge.projector import point_id
 from knowledge.runtime import identity_of
 from knowledge.settings import KnowledgeSettings
 from knowledge.store import qdrant_edge
+from knowledge.store.base import PAYLOAD_INDEXES
 from knowledge.store.edge_optimizer import FIRST_OPTIMIZE_AT, keep_optimized, optimize_due, optimize_in_background
 from knowledge.store.qdrant_edge import QdrantEdgeStore, _mirror_directory
 from schemas.documents import DocumentBase
@@ -266,6 +267,43 @@ async def test_payloads_are_held_in_memory_in_new_shards_and_in_old_ones_once_op
         await optimize_in_background(store)
         assert payload_tiers(store.path) == {"in_ram_mmap"}, "the optimized segments hold payloads in memory"
         assert await message_of(store, "evt-7") == "the archive flooded 7"
+
+
+def index_places(store: QdrantEdgeStore) -> dict[str, object]:
+    """Where the shard keeps each payload index: None (in RAM, Edge's default) or a `Memory`."""
+    schema = store._shard_or_fail().info().payload_schema
+    return {field: getattr(info.params, "memory", None) for field, info in schema.items()}
+
+
+async def counted(store: QdrantEdgeStore) -> list[object]:
+    """Answers read from a pinned index and from cached ones."""
+    return [await store.count(SearchFilters(player_id="p3")), await store.facet("subcategory", SearchFilters(), 5),
+            await store.facet("keywords", SearchFilters(player_id="p3"), 5)]  # fmt: skip
+
+
+async def test_payload_indexes_are_placed_in_new_shards_and_in_old_ones_once_optimized(
+    tmp_path: Path, embedder: FastembedEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`PINNED_INDEXES` in RAM, the others cached from a memory map (an optimized segment opens without
+    building them); a shard of an earlier version, every index in RAM, gets them from the optimizing
+    process, never rebuilt in the serving one; filters answer the same from either."""
+    wanted = {f: None if f in qdrant_edge.PINNED_INDEXES else edge.Memory.Cached for f in PAYLOAD_INDEXES}
+    assert {"action", "player_ids", "occurred_at"} <= qdrant_edge.PINNED_INDEXES and None in wanted.values()
+    async with filled(tmp_path / "new", embedder, 20) as (_, store):
+        assert index_places(store) == wanted
+    types = {"keyword": edge.PayloadSchemaType.Keyword, "integer": edge.PayloadSchemaType.Integer,
+             "float": edge.PayloadSchemaType.Float, "datetime": edge.PayloadSchemaType.Datetime}  # fmt: skip
+    with monkeypatch.context() as earlier:  # as earlier versions made them: a schema type, no params
+        earlier.setattr(qdrant_edge, "_index_params", lambda field: types[PAYLOAD_INDEXES[field]])
+        async with filled(tmp_path, embedder, 60) as (settings, store):
+            assert set(index_places(store).values()) == {None}
+            counts = await counted(store)
+    async with QdrantEdgeStore.open(settings) as store:
+        await store.ensure_collection(identity_of(embedder))
+        assert set(index_places(store).values()) == {None}, "not made again in the serving process"
+        await optimize_in_background(store)
+        assert index_places(store) == wanted
+        assert await counted(store) == counts and counts[0] == 9 and counts[1] == {"table_talk_post": 60}
 
 
 def test_a_shard_is_copied_whole_in_another_process_and_a_failed_copy_says_why(tmp_path: Path) -> None:
