@@ -94,20 +94,25 @@ async def optimize_in_background(store: QdrantEdgeStore) -> dict[str, Any]:
     try:
         taken = await store.take_copy(copy_path)
         STORE_COPY_PAUSE_SECONDS.set(taken["paused_s"])
+        steps = _Steps()
         await _optimize_in_process(copy_path)
-        copy = await asyncio.to_thread(edge.EdgeShard.load, str(copy_path))
+        steps.done("optimize_s")
+        copy = await asyncio.to_thread(edge.EdgeShard.load, str(copy_path))  # holds the GIL: the loop waits
+        steps.done("open_s")
         rounds, caught_up = 0, 0
         while rounds < MAX_ROUNDS:
             copied = await store.catch_up(copy)
             rounds, caught_up = rounds + 1, caught_up + copied
             if copied < SWITCH_WHEN_FEWER:
                 break
+        steps.done("catch_up_s")
         switching = asyncio.ensure_future(store.switch_to(copy, copy_path))
         try:
             replaced = await asyncio.shield(switching)
         except asyncio.CancelledError:
             await switching  # short, and on the writer thread anyway: let it finish, then stop
             raise
+        steps.done("switch_s")
     except BaseException:
         if store.path != copy_path:  # not switched: the copy is given up
             if copy is not None:
@@ -119,11 +124,23 @@ async def optimize_in_background(store: QdrantEdgeStore) -> dict[str, Any]:
     STORE_OPTIMIZATIONS.labels(outcome="switched").inc()
     STORE_OPTIMIZE_SECONDS.set(seconds)
     log.info("store_optimized", shard=copy_path.name, replaced=served.name, seconds=round(seconds, 1),
-             caught_up=caught_up, rounds=rounds, **taken)  # fmt: skip
+             caught_up=caught_up, rounds=rounds, **taken, **steps.seconds)  # fmt: skip
     # the reads that took the replaced shard finish or time out (stopped before, the next open deletes it)
     await asyncio.sleep(store.timeout_s)
     await store.close_replaced(replaced, served)
     return {"shard": copy_path.name, "replaced": served.name, "seconds": seconds, "caught_up": caught_up, "copy": taken}
+
+
+class _Steps:
+    """How long each step took, for the log."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._since = time.monotonic()
+
+    def done(self, step: str) -> None:
+        now = time.monotonic()
+        self.seconds[step], self._since = round(now - self._since, 3), now
 
 
 async def _optimize_in_process(path: Path) -> None:

@@ -23,8 +23,11 @@ from io import FileIO
 from pathlib import Path
 from typing import Final
 
-#: Bytes compared (and, when they differ, written) at a time.
-BLOCK: Final = 1 << 20
+#: Bytes compared (and, when they differ, written) at a time. Edge's writes touch a few places in many
+#: files (each segment index's tracker, a page of payloads, the WAL): after 70 events written into a
+#: 100k-point shard, the second pass rewrote 48 MB in 1 MiB blocks (0.14 s), 3.7 MB in 64 KiB ones
+#: (0.10 s), 0.6 MB in 4 KiB ones (0.34 s: a Python loop per block).
+BLOCK: Final = 1 << 16
 
 
 def mirror(source: Path, target: Path) -> int:
