@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import time
 from pathlib import Path
 from typing import Any, Final
@@ -37,6 +36,7 @@ import qdrant_edge as edge
 import structlog
 
 from knowledge.metrics import STORE_COPY_PAUSE_SECONDS, STORE_OPTIMIZATIONS, STORE_OPTIMIZE_SECONDS
+from knowledge.processes import run_module
 from knowledge.settings import KnowledgeSettings
 from knowledge.store.base import KnowledgeStore
 from knowledge.store.qdrant_edge import QdrantEdgeStore
@@ -147,16 +147,6 @@ class _Steps:
 
 async def _optimize_in_process(path: Path) -> None:
     """`python -m knowledge.store.optimize --shard PATH`, killed if this is cancelled or it overruns."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "knowledge.store.optimize", "--shard", str(path),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        async with asyncio.timeout(OPTIMIZE_TIMEOUT_S):
-            _, stderr = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    if process.returncode != 0:
-        raise RuntimeError(f"optimizing {path.name} exited {process.returncode}: {stderr.decode()[-300:]}")
+    done = await run_module("knowledge.store.optimize", "--shard", str(path), timeout_s=OPTIMIZE_TIMEOUT_S)
+    if done.returncode != 0:
+        raise RuntimeError(f"optimizing {path.name} exited {done.returncode}: {done.stderr[-300:]}")

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from uuid import UUID
 import qdrant_edge as edge
 
 from knowledge.errors import ConfigurationError, ModelMismatch, StoreRejected, StoreUnavailable
+from knowledge.processes import Finished, module_command, run_module
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SPARSE_NAME, Sparse, each_term
 from knowledge.store.base import (
@@ -121,9 +121,14 @@ _COPY_SUFFIX: Final = re.compile(r"\.opt\d+$")
 CATCH_UP_BATCH: Final = 64
 
 
+def _index_memory(field: str) -> Any:
+    """Where `field`'s index is held: None (in RAM, Edge's default) or `Memory.Cached`."""
+    return None if field in PINNED_INDEXES else edge.Memory.Cached
+
+
 def _index_params(field: str) -> Any:
-    params = _INDEX_PARAMS[PAYLOAD_INDEXES[field]]
-    return params() if field in PINNED_INDEXES else params(memory=edge.Memory.Cached)
+    params, memory = _INDEX_PARAMS[PAYLOAD_INDEXES[field]], _index_memory(field)
+    return params() if memory is None else params(memory=memory)
 
 
 def place_indexes(shard: Any) -> list[str]:
@@ -131,12 +136,8 @@ def place_indexes(shard: Any) -> list[str]:
     shard of an earlier version holds them all in RAM) are made again; the fields made. Blocking, and
     GIL-bound for seconds at 100k points: the optimizing process runs it on its copy, before optimizing."""
     schema = shard.info().payload_schema
-    wrong = [
-        field
-        for field in PAYLOAD_INDEXES
-        if field not in schema
-        or getattr(schema[field].params, "memory", None) != (None if field in PINNED_INDEXES else edge.Memory.Cached)
-    ]
+    held = {field: getattr(info.params, "memory", None) for field, info in schema.items()}
+    wrong = [field for field in PAYLOAD_INDEXES if field not in held or held[field] != _index_memory(field)]
     for field in wrong:
         if field in schema:
             shard.update(edge.UpdateOperation.delete_field_index(field))
@@ -655,15 +656,14 @@ def _copy_batch(source: Any, target: Any, ids: list[str]) -> None:
 COPY_TIMEOUT_S: Final = 600.0
 
 
-def _mirror_command(source: Path, target: Path) -> list[str]:
-    return [sys.executable, "-m", "knowledge.store.mirror", str(source), str(target)]
+_MIRROR: Final = "knowledge.store.mirror"
 
 
-def _mirrored(source: Path, target: Path, returncode: int | None, out: str, err: str) -> int:
+def _mirrored(source: Path, target: Path, done: Finished | subprocess.CompletedProcess[str]) -> int:
     """The bytes a mirroring process wrote, from its output; OSError saying why when it failed."""
-    if returncode != 0:
-        raise OSError(f"copying {source.name} to {target.name} failed: {err.strip()[-300:]}")
-    return int(json.loads(out)["bytes_written"])
+    if done.returncode != 0:
+        raise OSError(f"copying {source.name} to {target.name} failed: {done.stderr.strip()[-300:]}")
+    return int(json.loads(done.stdout)["bytes_written"])
 
 
 def _mirror_directory(source: Path, target: Path) -> int:
@@ -672,25 +672,15 @@ def _mirror_directory(source: Path, target: Path) -> int:
     wait to get it back behind the event loop and the readers: with one busy Python thread beside it,
     copying a 100k-point shard (161 files, 350 MB) took 6.8-7.5 s in this process against 0.15-0.18 s
     in another (docs/OPERATIONS.md, "A big embedded store")."""
-    done = subprocess.run(
-        _mirror_command(source, target), capture_output=True, text=True, timeout=COPY_TIMEOUT_S, check=False
-    )
-    return _mirrored(source, target, done.returncode, done.stdout, done.stderr)
+    command = module_command(_MIRROR, str(source), str(target))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=COPY_TIMEOUT_S, check=False)
+    return _mirrored(source, target, done)
 
 
 async def _mirror_in_process(source: Path, target: Path) -> int:
     """`_mirror_directory` awaited, the process killed if this is cancelled or it overruns."""
-    process = await asyncio.create_subprocess_exec(
-        *_mirror_command(source, target), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        async with asyncio.timeout(COPY_TIMEOUT_S):
-            out, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    return _mirrored(source, target, process.returncode, out.decode(), err.decode())
+    done = await run_module(_MIRROR, str(source), str(target), timeout_s=COPY_TIMEOUT_S)
+    return _mirrored(source, target, done)
 
 
 def _remove_shard_files(path: Path) -> None:

@@ -344,7 +344,11 @@ async def test_a_copy_taken_while_writes_go_on_is_the_shard_as_it_was_when_notin
                 rounds += 1
 
         writing = asyncio.create_task(write())
-        await asyncio.sleep(0.2)
+
+        async def writing_started() -> bool:
+            return rounds >= 1
+
+        await wait_until(writing_started, timeout_s=30, what="the first writes")
         before = rounds
         taken = await store.take_copy(target)
         during = rounds - before
