@@ -14,6 +14,7 @@ store by default, run on that server too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -215,6 +216,17 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], timeout_s: float 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout_s} s waiting for {what or condition}")
         await asyncio.sleep(0.05)
+
+
+def running_with(command_part: bytes) -> list[int]:
+    """Pids of the running processes whose command line (arguments joined by NUL bytes) holds
+    `command_part`: read from /proc, so a child's end is seen as the kernel sees it."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and command_part in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+    return found
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 30, what: str = "") -> None:

@@ -31,7 +31,7 @@ from knowledge.store.edge_optimizer import FIRST_OPTIMIZE_AT, keep_optimized, op
 from knowledge.store.qdrant_edge import QdrantEdgeStore, _mirror_directory
 from schemas.documents import DocumentBase
 from schemas.search import SearchFilters
-from tests.conftest import wait_until
+from tests.conftest import running_with, wait_until
 from tests.knowledge.test_reads import game_event, put
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
@@ -179,13 +179,7 @@ def test_a_growing_store_is_optimized_each_time_it_doubles_from_2000_points_and_
 
 def optimizing_processes(under: Path) -> list[int]:
     """Pids of running `python -m knowledge.store.optimize --shard` processes on a shard under `under`."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        with contextlib.suppress(OSError):
-            line = (proc / "cmdline").read_bytes() if proc.name.isdigit() else b""
-            if b"knowledge.store.optimize\0--shard\0" + str(under).encode() in line:
-                found.append(int(proc.name))
-    return found
+    return running_with(b"knowledge.store.optimize\0--shard\0" + str(under).encode())
 
 
 async def test_an_optimizing_process_killed_is_a_failed_attempt_and_the_next_one_switches(
