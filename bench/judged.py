@@ -24,9 +24,12 @@ compared); and a third (`THIRD`, `batch="third"`), written the same way once the
 figures had been seen (semantic mode beat the default there); and a fourth (`FOURTH`, `batch="fourth"`),
 written the same way once all three had been seen as wholes, before the changes it judges; and a fifth
 (`FIFTH`, `batch="fifth"`) of one player's events only, every other one held out, so that the kind has
-enough tuned queries to choose anything on. `bench.quality` reports each apart, and
-every kind's held-out queries apart. The figures that count are the held-out ones, the latest batch's
-most.
+enough tuned queries to choose anything on; and a sixth (`SIXTH`, `batch="sixth"`), written the same
+way once every batch before it had been seen, to measure the search as it stands; and a seventh
+(`SEVENTH`, `batch="seventh"`), written the same way once the sixth had been seen, before the change it
+judges (every coded value and kind of press release given its meaning in words). `bench.quality`
+reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
+ones, the latest batch's most.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from schemas.documents import DocumentBase
 
 Rule = dict[str, Any]
 #: Which hand-written batch a query is of (`Judged.batch`).
-Batch = Literal["first", "fresh", "third", "fourth", "fifth"]
+Batch = Literal["first", "fresh", "third", "fourth", "fifth", "sixth", "seventh"]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
 
@@ -59,6 +62,13 @@ class Judged:
 
 
 # (kind, query, rule, filters) written by hand; every third one is held out (below).
+#
+# SIDECAST_READING: three queries (one here, one of the fourth batch, one of the fifth) were written,
+# as the documents then said, as if a sidecast were a scholar taken off an expedition's team. It is the
+# opposite: the game brings a new scholar in through an expedition (met on it, never one of its team:
+# every sidecast scholar of the dev season is a new id, and their briefs say they "fell in with" the
+# expedition). Their rules judge sidecasts, so on 2026-12-04 their words were corrected to say what the
+# rules judge, with the documents; `bench.quality` figures before that date are of the old words.
 WRITTEN: Written = [
     # --- meaning: what happened, in the words players, analysts and agents use -------------------
     ("meaning", "theories their authors bet their careers on",
@@ -102,7 +112,7 @@ WRITTEN: Written = [
     ("meaning", "faction building projects",
      {"any": [{"action": ["admin_create_faction_project", "admin_update_faction_project"]},
               {"press": ["faction_project_update", "faction_project_complete"]}]}, {}),
-    ("meaning", "a scholar dropped from an expedition team", {"action": "scholar_sidecast"}, {}),
+    ("meaning", "a scholar who turned up during an expedition", {"action": "scholar_sidecast"}, {}),  # corrected: SIDECAST_READING
     ("meaning", "players nudged to cast their vote", {"action": "symposium_vote_reminder"}, {}),
     ("meaning", "players passing news stories around", {"action": "press_shared"}, {}),
     ("meaning", "expeditions launched with little preparation",
@@ -244,7 +254,7 @@ FOURTH: Written = [
     ("meaning", "a seasonal pact came to an end", {"action": "admin_update_seasonal_commitment"}, {}),
     ("meaning", "news that a player's reputation rose", {"press": "reputation_shift"}, {}),
     ("meaning", "a player kept their promise to a faction for the season", {"press": "seasonal_commitment_complete"}, {}),
-    ("meaning", "scholars stepping into the spotlight after being left off a team",
+    ("meaning", "scholars discovered on expeditions stepping into the spotlight",  # corrected: SIDECAST_READING
      {"action": "sidecast_followup", "payload": {"phase": "spotlight"}}, {}),
     ("meaning", "how a bidding war over a scholar ended",
      {"any": [{"action": "negotiation_resolved"}, {"press": "negotiation_resolved"}]}, {}),
@@ -290,18 +300,111 @@ FIFTH: Written = [
     _own("times the game master changed my reputation", {"action": "admin_reputation_adjustment"}, "teodor"),
     _own("mentorships I started", {"action": "mentorship_activated"}, "marguerite"),
     _own("bids I made for other players' scholars", {"action": "offer_created"}, "b.sato"),
-    _own("what became of scholars left off my teams", {"action": "sidecast_followup"}, "priya_r"),
+    _own("what became of scholars my expeditions turned up", {"action": "sidecast_followup"}, "priya_r"),  # corrected: SIDECAST_READING
     _own("reminders I got to vote", {"action": "symposium_vote_reminder"}, "marguerite"),
     _own("scholars moved to another career track in my lab", {"action": "lab_assigned"}, "lenka_h"),
     _own("how my expeditions came back", {"action": "expedition_resolved"}, "amara.o", whose="thread_of"),
 ]  # fmt: skip
 
 
+# A sixth batch, written on 2026-12-04 from the event catalogue alone (actions, press types, payload
+# fields and their values), on subjects and values the batches before it did not ask about, before any
+# result of them was seen; held out whole and never tuned on. No change is judged by it: it measures the
+# search as it stands once all five batches before it had been seen. Which queries judge how many events
+# relevant was counted (with `Judge`, no search) before any search was run. Six written for it judged
+# no event of this season relevant (the catalogue's season has values this one does not: logistics and
+# dignitary follow-ups, hardship and founding grants, a cancelled pact, scholars arriving after the first
+# day), so they were replaced then, from the season's counts of each action and value alone, and one
+# player's query moved to a player with more such events.
+SIXTH: Written = [
+    ("meaning", "expeditions whose leader was completely sure of success",
+     {"action": ["launch_expedition", "expedition_resolved"], "payload": {"confidence": "certain"}}, {}),
+    ("meaning", "a scholar who had left making peace with their old lab",
+     {"any": [{"action": "defection_epilogue"}, {"press": ["defection_epilogue", "defection_epilogue_brief"]}]}, {}),
+    ("meaning", "a forgotten figure from the archives resurfacing",
+     {"action": "sidecast_followup", "payload": {"arc": "archive_ghost"}}, {}),
+    ("meaning", "players paid a stipend by the faction councils midway through the season",
+     {"action": "admin_influence_adjustment", "payload": {"reason": "Mid-season stipend from the faction councils"}}, {}),
+    ("meaning", "expeditions waiting to set off", {"action": "expedition_queued"}, {}),
+    ("meaning", "conferences where the author had doubts about their own theory",
+     {"action": "conference_launched", "payload": {"confidence": "suspect"}}, {}),
+    ("meaning", "summaries of what was said at the table", {"press": ["table_talk_digest", "table_talk_roundup"]}, {}),
+    ("meaning", "theories that came out of an expedition's findings", {"press": "discovery_theory"}, {}),
+    ("meaning", "fieldwork expeditions", {"action": ["launch_expedition", "expedition_resolved"], "payload": {"type": "field"}}, {}),
+    ("meaning", "daily roundups of the biggest news",
+     {"any": [{"action": "digest_highlights_generated"}, {"press": "digest_highlights"}]}, {}),
+    ("meaning", "the odds of winning a scholar over, as the papers reported them", {"press": "recruitment_report"}, {}),
+    ("sentence", "Which players invested in the academia faction?", {"action": "faction_investment", "payload": {"faction": "academia"}}, {}),
+    ("sentence", "Who was given a grant when the season opened?",
+     {"action": "admin_influence_adjustment", "payload": {"reason": "Opening grant for the season"}}, {}),
+    ("sentence", "Which recruitment attempts failed for the religion faction?",
+     {"action": "recruitment_attempt", "payload": {"success": False, "faction": "religion"}}, {}),
+    ("sentence", "When did the year 1950 begin?",
+     {"any": [{"action": "timeline_advanced", "payload": {"current_year": 1950}}, {"press": "timeline_update", "text": "1950"}]}, {}),
+    _own("money I put into factions", {"action": "faction_investment"}, "amara.o"),
+    _own("scholars I took under my wing", {"action": ["mentorship_activated", "mentorship_queued"]}, "lenka_h"),
+    _own("theories I proposed", {"action": "submit_theory"}, "amara.o"),
+    ("time", "nicknames given to scholars", {"action": "nickname_adopted"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-10-01T00:00:00Z"}),
+    ("time", "news stories players shared", {"action": "press_shared"},
+     {"occurred_after": "2025-09-15T00:00:00Z", "occurred_before": "2025-10-01T00:00:00Z"}),
+    ("time", "mentorships begun", {"action": "mentorship_activated"},
+     {"occurred_after": "2025-09-15T00:00:00Z", "occurred_before": "2025-10-15T00:00:00Z"}),
+]  # fmt: skip
+
+
+# A seventh batch, written on 2026-12-04 from the event catalogue alone, once the sixth had been seen
+# (its misses were mostly coded values and kinds of press release that the documents name but do not
+# explain) and before the change made for that (every such value given its meaning in words), so that
+# this batch judges the change: scored before it and after, held out whole, never tuned on. Subjects
+# and values the batches before it did not ask about, in the same mix of kinds; the counts of relevant
+# events (with `Judge`, no search) were looked at before any search was run, to pick players and time
+# ranges that have such events.
+SEVENTH: Written = [
+    ("meaning", "news that a conference was coming up", {"press": "conference_scheduled"}, {}),
+    ("meaning", "news about how mentorships are going", {"press": "mentorship_update"}, {}),
+    ("meaning", "a faction's project scrapped by the game master", {"action": "admin_update_faction_project"}, {}),
+    ("meaning", "fieldwork that came to nothing", {"action": "expedition_resolved", "payload": {"type": "field", "result": "failure"}}, {}),
+    ("meaning", "the harshest punishments for skipping the symposium",
+     {"action": "symposium_reprimand", "payload": {"reprisal_level": [4, 5, 6, 7]}}, {}),
+    ("meaning", "think-tank studies that made a landmark discovery",
+     {"action": "expedition_resolved", "payload": {"type": "think_tank", "result": "landmark"}}, {}),
+    ("meaning", "a junior scholar from the area joining a team", {"action": "sidecast_followup", "payload": {"arc": "local_junior"}}, {}),
+    ("meaning", "expeditions that cost their leader reputation",
+     {"action": "expedition_resolved", "payload": {"reputation_delta": list(range(-25, 0))}}, {}),
+    ("meaning", "briefings on how a recruitment went", {"press": "recruitment_brief"}, {}),
+    ("meaning", "what the papers said after a scholar was recruited", {"press": "recruitment_followup"}, {}),
+    ("sentence", "Which players recruited scholars for the foreign faction?",
+     {"action": "recruitment_attempt", "payload": {"success": True, "faction": "foreign"}}, {}),
+    ("sentence", "Who endowed the archive on behalf of the academia faction?",
+     {"action": "archive_endowment", "payload": {"faction": "academia"}}, {}),
+    ("sentence", "Which players were reprimanded by the government faction?",
+     {"action": "symposium_reprimand", "payload": {"faction": "government"}}, {}),
+    ("sentence", "Which conferences cost their author reputation?",
+     {"action": "conference_resolved", "payload": {"reputation_delta": list(range(-25, 0))}}, {}),
+    _own("expeditions of mine that failed", {"action": "expedition_resolved", "payload": {"result": "failure"}}, "priya_r"),
+    _own("scholars I tried to hire", {"action": "recruitment_attempt"}, "amara.o"),
+    _own("my donations", {"any": [{"action": "archive_endowment"}, {"press": "archive_endowment"}]}, "marguerite"),
+    ("time", "scholars assigned to a new track", {"action": "lab_assigned"},
+     {"occurred_after": "2025-09-10T00:00:00Z", "occurred_before": "2025-09-30T00:00:00Z"}),
+    ("time", "counter-offers", {"action": "counter_offer_created"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-20T00:00:00Z"}),
+    ("time", "reprimands at the symposium", {"action": "symposium_reprimand"},
+     {"occurred_after": "2025-09-10T00:00:00Z", "occurred_before": "2025-09-30T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
-    """The hand-written queries: the first batch, every third one held out, then the fresh, third and
-    fourth batches, held out whole, then the fifth, every other one held out."""
+    """The hand-written queries: the first batch, every third one held out, then the fresh, third,
+    fourth, sixth and seventh batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
-    later: tuple[tuple[Batch, Written], ...] = (("fresh", FRESH), ("third", THIRD), ("fourth", FOURTH))
+    later: tuple[tuple[Batch, Written], ...] = (
+        ("fresh", FRESH),
+        ("third", THIRD),
+        ("fourth", FOURTH),
+        ("sixth", SIXTH),
+        ("seventh", SEVENTH),
+    )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
     return first + whole + fifth

@@ -102,6 +102,50 @@ _TIER = {
     "Visionary": "Visionary, the highest rank",
 }
 _PREP = {"shallow": "shallow (little preparation)", "deep": "deep (thorough preparation)"}
+_EXPEDITION_TYPE = {
+    "field": "field: fieldwork, an expedition out in the field",
+    "think_tank": "think_tank: a think tank, research done at the desk",
+    "great_project": "great_project: a great project, a large team undertaking",
+}
+_TRACK = {
+    "Academia": "Academia (university research)",
+    "Industry": "Industry (work for companies)",
+}
+_FOLLOWUP_KIND = {
+    "dignitary_contract": "dignitary_contract: a contract with a visiting dignitary",
+    "industrial_contract": "industrial_contract: a contract with industry",
+    "logistics_resupply": "logistics_resupply: fresh supplies for an expedition",
+    "recruitment_grudge": "recruitment_grudge: a scholar's grudge after a failed recruitment",
+}
+_SIDECAST_ARC = {
+    "archive_ghost": "archive_ghost: a forgotten figure from the archives",
+    "local_junior": "local_junior: a local junior scholar",
+}
+#: Phases of a sidecast's arc and of a mentorship (press metadata `phase`).
+_PHASE = {
+    "debut": "debut: a first appearance",
+    "integration": "integration: settling in with a team",
+    "spotlight": "spotlight: in the spotlight",
+    "queued": "queued: planned, waiting to start",
+    "activation": "activation: begun",
+    "progression": "progression: under way",
+    "completion": "completion: finished",
+}
+_REMINDER = {
+    "first": "first: a first reminder",
+    "escalation": "escalation: a second, sterner reminder",
+}
+#: Press metadata fields whose values are codes, with what each code means.
+_METADATA_MEANING = {
+    "outcome": _EXPEDITION_RESULT,
+    "expedition_type": _EXPEDITION_TYPE,
+    "prep_depth": _PREP,
+    "track": _TRACK,
+    "arc": _SIDECAST_ARC,
+    "phase": _PHASE,
+    "reminder_level": _REMINDER,
+    "opportunity": _FOLLOWUP_KIND,
+}
 
 
 def meaning(fields: Fields, key: str, glossary: dict[str, str]) -> str:
@@ -111,10 +155,21 @@ def meaning(fields: Fields, key: str, glossary: dict[str, str]) -> str:
     return glossary.get(value, value)
 
 
+def change(fields: Fields, key: str, what: str) -> str:
+    """A signed change in words, after its subject: `lost 5 reputation`, `gained 3 reputation`, `saw no
+    change in reputation`; a value that is not a number reads as itself."""
+    delta = fields.raw(key)
+    if isinstance(delta, bool) or not isinstance(delta, int | float):
+        return f"saw their {what} change by {fields.text(key)}"
+    if delta == 0:
+        return f"saw no change in {what}"
+    return f"{'gained' if delta > 0 else 'lost'} {abs(delta)} {what}"
+
+
 # --- press ---------------------------------------------------------------------------------------
 
 
-#: What a kind of press release is, for the kinds whose name does not say it.
+#: What each kind of press release the game writes is, in a few plain words.
 _PRESS_KIND = {
     "academic_gossip": "gossip: what someone was heard saying",
     "academic_bulletin": "a bulletin of new theories and claims",
@@ -124,6 +179,41 @@ _PRESS_KIND = {
     "defection_notice": "a rival's offer to a scholar, and the scholar's answer",
     "faction_statement": "an official statement",
     "table_talk": "a player's message in the open chat",
+    "mentorship_update": "news of a mentorship, from its start to its end",
+    "seasonal_commitment_update": "news of a player's seasonal pact with a faction",
+    "table_talk_digest": "a digest of what players said in the open chat",
+    "table_talk_roundup": "a roundup of what players said in the open chat",
+    "faction_shift": "a player's standing with a faction changed",
+    "digest_highlights": "the digest of the period's top stories",
+    "negotiation": "offers and counter-offers for a scholar",
+    "recruitment_report": "a report on a recruitment attempt and its odds",
+    "recruitment_followup": "what followed a recruitment attempt",
+    "recruitment_brief": "a short brief on a recruitment attempt",
+    "symposium_reminder": "a reminder to vote in the symposium",
+    "sidecast_brief": "news of a new scholar who came into the game through an expedition",
+    "admin_action": "an action of the game master",
+    "reputation_shift": "a player's reputation changed",
+    "discovery_theory": "a theory drawn from an expedition's discovery",
+    "negotiation_resolved": "how a contest of offers for a scholar ended",
+    "timeline_update": "a new year began",
+    "faction_investment": "a player invested in a faction",
+    "landmark_preparation": "a team prepares an expedition for a landmark find",
+    "symposium_proposal": "a topic proposed for the symposium",
+    "archive_endowment": "a gift to the archive",
+    "symposium_reprimand": "a player reprimanded for skipping the symposium",
+    "opportunity_unlocked": "a new opportunity opened to a player",
+    "faction_project_update": "progress on a faction's project",
+    "conference_scheduled": "a conference announced",
+    "symposium_announcement": "a topic announced for the symposium to debate",
+    "scholar_grudge": "a scholar holds a grudge after a failed recruitment",
+    "archive_digest": "a look back through the archive's records",
+    "symposium_resolution": "the symposium's result",
+    "admin_update": "the game paused or resumed by the game master",
+    "seasonal_commitment_complete": "a player's seasonal pact with a faction was completed",
+    "faction_project_complete": "a faction's project was finished",
+    "defection_epilogue": "how a scholar's defection, or refusal to defect, ended",
+    "defection_epilogue_brief": "how a scholar's defection, or refusal to defect, ended",
+    "analysis": "an analysis of a topic",
 }
 
 
@@ -153,6 +243,8 @@ def _press_metadata(metadata: dict[str, Any]) -> str:
             value = mapping_text(value)
         elif key in {"scholar", "scholar_id"}:
             value = label(value)
+        elif key in _METADATA_MEANING and isinstance(value, str):
+            value = _METADATA_MEANING[key].get(value, value)
         parts.append(f"{key.replace('_', ' ')}: {value}")
     return "; ".join(parts)
 
@@ -199,7 +291,7 @@ def _sideways_press_scheduled(f: Fields) -> tuple[str, str]:
 
 
 def _expedition_plan(f: Fields, player_key: str, type_key: str, verb: str) -> tuple[str, str]:
-    code, kind = f.text("code"), f.text(type_key)
+    code, kind = f.text("code"), meaning(f, type_key, _EXPEDITION_TYPE)
     sentence = (
         f"EXPEDITION {code} ({kind}) {verb} by player {f.text(player_key)}: "
         f"objective: {f.text('objective')}. Team: {joined(f.items('team'))}. "
@@ -212,7 +304,7 @@ def _expedition_plan(f: Fields, player_key: str, type_key: str, verb: str) -> tu
 
 
 def _expedition_queued(f: Fields) -> tuple[str, str]:
-    return _expedition_plan(f, "player_id", "expedition_type", "queued")
+    return _expedition_plan(f, "player_id", "expedition_type", "queued (planned, waiting to set off)")
 
 
 def _launch_expedition(f: Fields) -> tuple[str, str]:
@@ -223,18 +315,21 @@ def _expedition_resolved(f: Fields) -> tuple[str, str]:
     code, result = f.text("code"), f.text("result")
     return (
         f"Expedition {code} resolved: {result}",
-        f"EXPEDITION {code} ({f.text('type')}) led by player {f.text('player')} resolved. "
+        f"EXPEDITION {code} ({meaning(f, 'type', _EXPEDITION_TYPE)}) led by player {f.text('player')} resolved. "
         f"Outcome: {meaning(f, 'result', _EXPEDITION_RESULT)}; roll {f.text('roll')} with modifier "
         f"{f.text('modifier')} for a final {f.text('final')} (confidence: {meaning(f, 'confidence', _CONFIDENCE)}). "
-        f"Reputation changed by {f.text('reputation_delta')} to {f.text('reputation_after')}.",
+        f"The leader {change(f, 'reputation_delta', 'reputation')}, now {f.text('reputation_after')}.",
     )
 
 
 def _scholar_sidecast(f: Fields) -> tuple[str, str]:
+    """A sidecast is a new scholar the game brings in through an expedition (met on it, not one of its
+    team), with a side story of their own (`sidecast_followup`)."""
     return (
-        f"Scholar sidecast from {f.text('expedition')}",
-        f"Scholar {scholar(f)} was sidecast from expedition {f.text('expedition')}: taken off its team "
-        "and sent on a side story of their own.",
+        f"New scholar sidecast from {f.text('expedition')}",
+        f"A new scholar, {scholar(f)}, came into the game through expedition {f.text('expedition')} (a "
+        "sidecast): met on the expedition, not one of its team, they join the roster with a side story of "
+        "their own.",
     )
 
 
@@ -279,7 +374,7 @@ def _conference_resolved(f: Fields) -> tuple[str, str]:
     return (
         f"Conference {f.text('code')} resolved: {f.text('outcome')}",
         f"CONFERENCE {f.text('code')} resolved with outcome {meaning(f, 'outcome', _CONFERENCE_OUTCOME)} "
-        f"(final roll {f.text('final_roll')}); reputation changed by {f.text('reputation_delta')}.",
+        f"(final roll {f.text('final_roll')}); the author {change(f, 'reputation_delta', 'reputation')}.",
     )
 
 
@@ -289,7 +384,8 @@ def _conference_resolved(f: Fields) -> tuple[str, str]:
 def _scholar_spawned(f: Fields) -> tuple[str, str]:
     return (
         f"Scholar {f.text('name')} appears",
-        f"A new scholar, {f.text('name')} ({f.text('id')}), joined the roster (origin: {f.text('origin')}).",
+        f"A new scholar, {f.text('name')} ({f.text('id')}), joined the roster (origin: "
+        f"{meaning(f, 'origin', {'roster_fill': 'roster_fill: to fill an empty place on the roster'})}).",
     )
 
 
@@ -323,7 +419,7 @@ def _mentorship_queued(f: Fields) -> tuple[str, str]:
     return (
         f"Mentorship of {f.text('scholar')} queued",
         f"Player {f.text('player')} queued mentorship #{f.text('mentorship_id')} of scholar {scholar(f)} "
-        f"on the {f.text('career_track', 'current')} track.",
+        f"on the {meaning(f, 'career_track', _TRACK) if f.opt('career_track') else 'current'} track.",
     )
 
 
@@ -337,8 +433,8 @@ def _mentorship_activated(f: Fields) -> tuple[str, str]:
 def _followup_resolved(f: Fields) -> tuple[str, str]:
     return (
         f"Follow-up {f.text('kind')} resolved for {f.text('scholar')}",
-        f"A {f.text('kind').replace('_', ' ')} follow-up (order #{f.text('order_id')}) involving scholar "
-        f"{scholar(f)} was resolved.",
+        f"A follow-up (order #{f.text('order_id')}) involving scholar {scholar(f)} was resolved: "
+        f"{meaning(f, 'kind', _FOLLOWUP_KIND)}.",
     )
 
 
@@ -381,16 +477,17 @@ def _nickname_adopted(f: Fields) -> tuple[str, str]:
 def _sidecast_followup(f: Fields) -> tuple[str, str]:
     return (
         f"Sidecast {f.text('arc')} {f.text('phase')} for {f.text('scholar')}",
-        f"Scholar {scholar(f)} reached the {f.text('phase')} phase of the {f.text('arc').replace('_', ' ')} arc, "
-        f"sponsored by player {f.text('sponsor')}.",
+        f"The side story of scholar {scholar(f)}, who came into the game through an expedition (a sidecast), "
+        f"went on, sponsored by player {f.text('sponsor')}. Arc: {meaning(f, 'arc', _SIDECAST_ARC)}; phase: "
+        f"{meaning(f, 'phase', _PHASE)}.",
     )
 
 
 def _lab_assigned(f: Fields) -> tuple[str, str]:
     return (
         f"{f.text('scholar')} moved to {f.text('career_track')}",
-        f"Player {f.text('player')} assigned scholar {scholar(f)} to the {f.text('career_track')} track "
-        f"(from {f.text('old_track')}).",
+        f"Player {f.text('player')} assigned scholar {scholar(f)} to the {meaning(f, 'career_track', _TRACK)} "
+        f"track (from {f.text('old_track')}).",
     )
 
 
@@ -436,8 +533,8 @@ def _admin_force_defection(f: Fields) -> tuple[str, str]:
 def _symposium_vote_reminder(f: Fields) -> tuple[str, str]:
     return (
         f"Symposium vote reminder for {f.text('player')}",
-        f"Player {f.text('player')} was reminded ({f.text('reminder_level')}) to vote on symposium topic "
-        f"#{f.text('topic_id')}; pledge {f.text('pledge_amount')}.",
+        f"Player {f.text('player')} was reminded ({meaning(f, 'reminder_level', _REMINDER)}) to vote on "
+        f"symposium topic #{f.text('topic_id')}; pledge {f.text('pledge_amount')}.",
     )
 
 
@@ -535,8 +632,8 @@ def _admin_adjustment(what: str) -> Renderer:
         faction = f" with the {f.text('faction')} faction" if f.opt("faction") else ""
         return (
             f"Admin adjusts {what} of {f.text('player')}",
-            f"Admin {f.text('admin')} changed the {what} of player {f.text('player')}{faction} by "
-            f"{f.text('delta')} (from {f.text('old')} to {f.text('new')}). Reason: {f.text('reason')}.",
+            f"Admin {f.text('admin')} changed the {what} of player {f.text('player')}{faction}: the player "
+            f"{change(f, 'delta', what)} (from {f.text('old')} to {f.text('new')}). Reason: {f.text('reason')}.",
         )
 
     return render

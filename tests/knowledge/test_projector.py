@@ -45,7 +45,7 @@ def test_expedition_document_names_who_what_and_how() -> None:
     assert isinstance(doc, ExpeditionDocument)
     assert doc.expedition_code == "FD-004" and doc.player_ids == ["p.ada"] and doc.outcome == "landmark"
     assert (doc.game_year, doc.game_day) == (57, 19)
-    for fragment in ("EXPEDITION FD-004 (field)", "p.ada", "landmark", "roll 91", "game time Y57.D19"):
+    for fragment in ("EXPEDITION FD-004 (field: fieldwork", "p.ada", "landmark", "roll 91", "game time Y57.D19"):
         assert fragment in doc.content
 
 

@@ -4,6 +4,7 @@ coded values mean, and a row the game writes twice appears once among the hits."
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from bench.judged import Judge, judged_set
@@ -13,7 +14,7 @@ from knowledge.search import search, timeline
 from knowledge.store.base import KnowledgeStore
 from schemas.events import GameEvent
 from schemas.search import EntityKind, SearchRequest
-from scripts.dev_season import dev_season
+from scripts.dev_season import DEV_SEASON, dev_season
 from tests.knowledge.test_reads import put
 
 
@@ -90,3 +91,68 @@ def test_a_defection_says_the_scholar_changed_sides_and_any_other_outcome_is_not
     assert "defected: left their employer and changed sides, joining the foreign faction" in content("defected")
     stayed = content("stayed")  # an outcome this season never wrote
     assert "changed sides" not in stayed and "and stayed" not in stayed and "foreign faction: stayed (" in stayed
+
+
+CATALOGUE = DEV_SEASON.parent.parent / "great-work-event-catalogue.md"
+
+
+def catalogue_values(action: str, field: str, section: str = "## Events") -> list[str]:
+    """The values the event catalogue (written from the game's own data) lists for `field` of
+    `action` (or of a press type, in the press section): `one of: 'a', 'b'`."""
+    text = CATALOGUE.read_text().split(section, 1)[1]
+    line = next(x for x in text.splitlines() if x.startswith(f"- `{action}` "))
+    listed = re.search(rf"`{field}` [^;]*?one of: ((?:'[^']*'(?:, )?)+)", line)
+    assert listed, f"the catalogue lists no values for {action}.{field}"
+    return re.findall(r"'([^']*)'", listed.group(1))
+
+
+CODED = [  # (action, field, the payload's other fields): each coded value the catalogue lists
+    ("launch_expedition", "type", {"code": "FD-001", "player": "p.ada"}),
+    ("launch_expedition", "prep_depth", {"code": "FD-001", "player": "p.ada"}),
+    ("launch_expedition", "confidence", {"code": "FD-001", "player": "p.ada"}),
+    ("expedition_queued", "expedition_type", {"code": "FD-001", "player_id": "p.ada"}),
+    ("expedition_resolved", "result", {"code": "FD-001", "player": "p.ada"}),
+    ("conference_resolved", "outcome", {"code": "CONF-1"}),
+    ("career_progression", "new_tier", {"scholar": "s.okafor"}),
+    ("followup_resolved", "kind", {"scholar": "s.okafor"}),
+    ("sidecast_followup", "arc", {"scholar": "s.okafor", "phase": "debut"}),
+    ("sidecast_followup", "phase", {"scholar": "s.okafor", "arc": "local_junior"}),
+    ("lab_assigned", "career_track", {"scholar": "s.okafor", "player": "p.ada"}),
+    ("symposium_vote_reminder", "reminder_level", {"player": "p.ada", "topic_id": 1}),
+    ("scholar_spawned", "origin", {"id": "s.proc-001", "name": "Dr Ada Okafor"}),
+]
+
+
+def test_every_coded_value_the_catalogue_lists_is_written_with_its_meaning() -> None:
+    for action, field, others in CODED:
+        values = catalogue_values(action, field)
+        for value in values:
+            content = project(GameEvent.model_validate({
+                "event_id": "e-1", "action": action, "occurred_at": "2025-09-01T00:00:00Z",
+                "payload": {**others, field: value},
+            })).content  # fmt: skip
+            meant = re.search(rf"{re.escape(value)}[:,]? (\(?[a-z][^;.)]*)", content)
+            assert meant, f"{action}.{field} = {value!r} is not explained: {content}"
+
+
+def test_every_kind_of_press_the_catalogue_lists_says_what_it_is() -> None:
+    text = CATALOGUE.read_text().split("## Press releases", 1)[1]
+    kinds = re.findall(r"^- `([a-z_]+)` ", text, re.MULTILINE)
+    assert len(kinds) > 40
+    for kind in kinds:
+        document = project(GameEvent.model_validate({
+            "event_id": "press_releases:1", "action": "press_release", "occurred_at": "2025-09-01T00:00:00Z",
+            "payload": {"type": kind, "headline": "A headline", "body": "A body."},
+        }))  # fmt: skip
+        assert f"Press release ({kind}: " in document.content, (kind, document.content)
+
+
+def test_a_sidecast_is_a_new_scholar_met_on_an_expedition_never_one_taken_off_its_team() -> None:
+    """The game's data says so: every sidecast scholar of the dev season is a new id, in no team of the
+    expedition it came from, and their press says they "fell in with" it."""
+    documents = [project(e) for e in dev_season()]
+    teams = {d.expedition_code: set(d.payload.get("team") or []) for d in documents if d.action == "launch_expedition"}
+    sidecasts = [d for d in documents if d.action == "scholar_sidecast"]
+    assert sidecasts and all(d.payload["scholar"] not in teams.get(d.payload["expedition"], set()) for d in sidecasts)
+    for d in sidecasts + [d for d in documents if d.action == "sidecast_followup"]:
+        assert "came into the game through" in d.content and "taken off" not in d.content, d.content
