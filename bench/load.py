@@ -44,10 +44,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ingest import produce_events
-from bench.report import RESULTS, cpu_of, cpu_since, peak_rss_mb, percentiles, table, write
+from bench.report import RESULTS, cpu_of, cpu_since, metric_samples, peak_rss_mb, percentiles, table, write
 from bench.search_latency import QUERIES, ROOT, _free_port, _wait_ready, fill_store
 from knowledge.embedder import FastembedEmbedder
 from knowledge.settings import KnowledgeSettings
@@ -192,8 +191,7 @@ async def memory_under_concurrency(data_dir: Path) -> list[dict[str, Any]]:
 
 def optimized_count(metrics: str) -> float:
     """Background optimizations of the embedded store that switched to their copy, from `/metrics`."""
-    return sum(s.value for f in text_string_to_metric_families(metrics) for s in f.samples
-               if s.name == "store_optimizations_total" and s.labels.get("outcome") == "switched")  # fmt: skip
+    return sum(metric_samples(metrics, "store_optimizations_total", outcome="switched"))
 
 
 def _shards(edge_dir: Path, collection: str) -> int:
@@ -213,11 +211,9 @@ async def until_optimized(base_url: str) -> float:
 
 async def indexed_so_far(client: httpx.AsyncClient) -> tuple[float, float]:
     """(events indexed, when the last batch was stored) from the service's `/metrics`."""
-    families = list(text_string_to_metric_families((await client.get("/metrics")).text))
-    done = sum(s.value for f in families for s in f.samples if s.name == "events_indexed_total")
-    last = max((s.value for f in families for s in f.samples if s.name == "events_last_indexed_timestamp_seconds"),
-               default=0.0)  # fmt: skip
-    return done, last
+    metrics = (await client.get("/metrics")).text
+    done = sum(metric_samples(metrics, "events_indexed_total"))
+    return done, max(metric_samples(metrics, "events_last_indexed_timestamp_seconds"), default=0.0)
 
 
 async def indexed_total(client: httpx.AsyncClient) -> float:

@@ -34,11 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ingest import produce_events
 from bench.load import closed_loop, indexed_total, optimized_count, related_call, search_call, start_api, stop_api
-from bench.report import RESULTS, percentiles, table, write
+from bench.report import RESULTS, metric_samples, percentiles, table, write
 from bench.search_latency import fill_store
 from knowledge.embedder import FastembedEmbedder
 from knowledge.settings import KnowledgeSettings
@@ -112,10 +111,6 @@ def summary(line: Timeline, rate: float) -> list[dict[str, Any]]:
     return rows
 
 
-def _gauge(metrics: str, name: str) -> float:
-    return next(s.value for f in text_string_to_metric_families(metrics) for s in f.samples if s.name == name)
-
-
 def _longest_gap(points: list[tuple[float, float, int]]) -> float:
     """The longest time without an event indexed while some were produced and not yet indexed."""
     longest, since = 0.0, points[0][0]
@@ -169,7 +164,7 @@ async def run(points: int, rate: float, after_s: float, bootstrap: str) -> dict[
                 await asyncio.gather(*tasks)
                 while await indexed_total(client) < produced[0]:  # noqa: ASYNC110  # the backlog drains
                     await asyncio.sleep(0.5)
-                copy_pause_s = _gauge((await client.get("/metrics")).text, "store_last_copy_pause_seconds")
+                copy_pause_s = metric_samples((await client.get("/metrics")).text, "store_last_copy_pause_seconds")[0]
             settled = [await closed_loop(base_url, 1, 200, call) for call in (search_call(), related_call(ids[:500]))]
         finally:
             await stop_api(process)

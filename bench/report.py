@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -81,3 +82,9 @@ def write(name: str, results: dict[str, Any], out_dir: Path = RESULTS) -> Path:
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **results}, indent=2, default=str))
     return path
+
+
+def metric_samples(metrics: str, name: str, **labels: str) -> list[float]:
+    """The values of the samples named `name` (with these labels) in a `/metrics` text."""
+    return [s.value for f in text_string_to_metric_families(metrics) for s in f.samples
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]  # fmt: skip
