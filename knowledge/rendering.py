@@ -169,6 +169,7 @@ def change(fields: Fields, key: str, what: str) -> str:
 # --- press ---------------------------------------------------------------------------------------
 
 
+_EPILOGUE = "how a scholar's defection, or refusal to defect, ended"
 #: What each kind of press release the game writes is, in a few plain words.
 _PRESS_KIND = {
     "academic_gossip": "gossip: what someone was heard saying",
@@ -211,8 +212,8 @@ _PRESS_KIND = {
     "admin_update": "the game paused or resumed by the game master",
     "seasonal_commitment_complete": "a player's seasonal pact with a faction was completed",
     "faction_project_complete": "a faction's project was finished",
-    "defection_epilogue": "how a scholar's defection, or refusal to defect, ended",
-    "defection_epilogue_brief": "how a scholar's defection, or refusal to defect, ended",
+    "defection_epilogue": _EPILOGUE,
+    "defection_epilogue_brief": _EPILOGUE,
     "analysis": "an analysis of a topic",
 }
 

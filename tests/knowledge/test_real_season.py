@@ -4,6 +4,7 @@ coded values mean, and a row the game writes twice appears once among the hits."
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 
@@ -96,11 +97,15 @@ def test_a_defection_says_the_scholar_changed_sides_and_any_other_outcome_is_not
 CATALOGUE = DEV_SEASON.parent.parent / "great-work-event-catalogue.md"
 
 
-def catalogue_values(action: str, field: str, section: str = "## Events") -> list[str]:
-    """The values the event catalogue (written from the game's own data) lists for `field` of
-    `action` (or of a press type, in the press section): `one of: 'a', 'b'`."""
-    text = CATALOGUE.read_text().split(section, 1)[1]
-    line = next(x for x in text.splitlines() if x.startswith(f"- `{action}` "))
+@functools.cache
+def catalogue_section(heading: str) -> str:
+    """The event catalogue (written from the game's own data) from `heading` on, read once."""
+    return CATALOGUE.read_text().split(heading, 1)[1]
+
+
+def catalogue_values(action: str, field: str) -> list[str]:
+    """The values the event catalogue lists for `field` of `action`: `one of: 'a', 'b'`."""
+    line = next(x for x in catalogue_section("## Events").splitlines() if x.startswith(f"- `{action}` "))
     listed = re.search(rf"`{field}` [^;]*?one of: ((?:'[^']*'(?:, )?)+)", line)
     assert listed, f"the catalogue lists no values for {action}.{field}"
     return re.findall(r"'([^']*)'", listed.group(1))
@@ -136,8 +141,7 @@ def test_every_coded_value_the_catalogue_lists_is_written_with_its_meaning() -> 
 
 
 def test_every_kind_of_press_the_catalogue_lists_says_what_it_is() -> None:
-    text = CATALOGUE.read_text().split("## Press releases", 1)[1]
-    kinds = re.findall(r"^- `([a-z_]+)` ", text, re.MULTILINE)
+    kinds = re.findall(r"^- `([a-z_]+)` ", catalogue_section("## Press releases"), re.MULTILINE)
     assert len(kinds) > 40
     for kind in kinds:
         document = project(GameEvent.model_validate({
