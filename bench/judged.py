@@ -27,7 +27,9 @@ written the same way once all three had been seen as wholes, before the changes 
 enough tuned queries to choose anything on; and a sixth (`SIXTH`, `batch="sixth"`), written the same
 way once every batch before it had been seen, to measure the search as it stands; and a seventh
 (`SEVENTH`, `batch="seventh"`), written the same way once the sixth had been seen, before the change it
-judges (every coded value and kind of press release given its meaning in words). `bench.quality`
+judges (every coded value and kind of press release given its meaning in words); and an eighth
+(`EIGHTH`, `batch="eighth"`), written the same way once the seventh had judged that change, before
+the next one. `bench.quality`
 reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
 ones, the latest batch's most.
 """
@@ -44,7 +46,7 @@ from schemas.documents import DocumentBase
 
 Rule = dict[str, Any]
 #: Which hand-written batch a query is of (`Judged.batch`).
-Batch = Literal["first", "fresh", "third", "fourth", "fifth", "sixth", "seventh"]
+Batch = Literal["first", "fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth"]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
 
@@ -394,9 +396,49 @@ SEVENTH: Written = [
 ]  # fmt: skip
 
 
+# An eighth batch, written on 2026-12-04 (a later session) from the event catalogue alone, once the
+# seventh had been used to judge a change and before any further change was chosen, so that it
+# judges the next one: scored as a whole before and after, held out whole, never tuned on, its
+# per-query results never read. Subjects the batches before it did not ask about (kinds of press
+# release and payload values no rule had named), in the same mix of kinds; as before, only the
+# counts of relevant events (with `Judge`, no search) were looked at before it was scored.
+EIGHTH: Written = [
+    ("meaning", "news items lined up to be published later", {"action": "press_scheduled"}, {}),
+    ("meaning", "stories that went out once their waiting time was over", {"action": "scheduled_press_released"}, {}),
+    ("meaning", "progress reports on the pacts players made with a faction for the season", {"press": "seasonal_commitment_update"}, {}),
+    ("meaning", "follow-up notes published after a think tank's study", {"press": "academic_bulletin"}, {}),
+    ("meaning", "short news items about newcomers met on an expedition", {"press": "sidecast_brief"}, {}),
+    ("meaning", "notices nudging players to cast their symposium vote", {"press": "symposium_reminder"}, {}),
+    ("meaning", "a new question put to the symposium for debate",
+     {"any": [{"action": "symposium_started"}, {"press": "symposium_announcement"}]}, {}),
+    ("meaning", "how the symposium vote came out",
+     {"any": [{"action": "symposium_resolved"}, {"press": "symposium_resolution"}]}, {}),
+    ("meaning", "a scholar who resented being approached by a recruiter",
+     {"action": "followup_resolved", "payload": {"kind": "recruitment_grudge"}}, {}),
+    ("meaning", "mentorships planned to steer a scholar towards business",
+     {"action": "mentorship_queued", "payload": {"career_track": "Industry"}}, {}),
+    ("sentence", "Which scholars moved from industry back to academia?",
+     {"action": "lab_assigned", "payload": {"career_track": "Academia", "old_track": "Industry"}}, {}),
+    ("sentence", "Which players did the administrators take reputation away from?",
+     {"action": "admin_reputation_adjustment", "payload": {"delta": list(range(-5, 0))}}, {}),
+    ("sentence", "Which scholars were being mentored towards a university career?",
+     {"action": "mentorship_queued", "payload": {"career_track": "Academia"}}, {}),
+    ("sentence", "What topics did players propose for the symposium?", {"action": "symposium_proposal_submitted"}, {}),
+    _own("offers I made to lure scholars from other labs", {"action": "offer_created"}, "b.sato"),
+    _own("times the admins changed my reputation", {"action": "admin_reputation_adjustment"}, "teodor"),
+    _own("my posts in the common room", {"action": "table_talk_post"}, "priya_r"),
+    ("time", "retractions", {"press": "retraction_notice"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-15T00:00:00Z"}),
+    ("time", "attempts to poach scholars", {"action": "offer_created"},
+     {"occurred_after": "2025-09-10T00:00:00Z", "occurred_before": "2025-10-01T00:00:00Z"}),
+    ("time", "money put into factions", {"action": "faction_investment"},
+     {"occurred_after": "2025-09-05T00:00:00Z", "occurred_before": "2025-09-25T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third,
-    fourth, sixth and seventh batches, held out whole, then the fifth, every other one held out."""
+    fourth, sixth, seventh and eighth batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (
         ("fresh", FRESH),
@@ -404,6 +446,7 @@ def written() -> list[Judged]:
         ("fourth", FOURTH),
         ("sixth", SIXTH),
         ("seventh", SEVENTH),
+        ("eighth", EIGHTH),
     )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
