@@ -7,8 +7,9 @@ A renderer gets the payload as a `Fields` view that never raises on a missing or
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Final
 
 Renderer = Callable[["Fields"], tuple[str, str]]
 
@@ -218,13 +219,37 @@ _PRESS_KIND = {
 }
 
 
+#: A blank the game left in a headline it wrote ("Table Talk Digest — {speaker}").
+_BLANK: Final = re.compile(r"\{(\w{1,40})\}")
+#: Most blanks filled in one text, and the longest value filled in: a name, a faction, an id. So a
+#: record of many blanks and one long value cannot make a document many times its own size.
+MAX_BLANKS: Final = 16
+MAX_BLANK_CHARS: Final = 100
+
+
+def filled(text: str, metadata: dict[str, Any]) -> str:
+    """The text with each blank the game left unfilled ("{speaker}") filled from the press release's own
+    metadata, where it holds that key as a short plain value (`MAX_BLANK_CHARS`; the first `MAX_BLANKS`
+    blanks); other blanks stay as the game wrote them."""
+
+    def value(blank: re.Match[str]) -> str:
+        found = metadata.get(blank[1])
+        if isinstance(found, int) and not isinstance(found, bool) and abs(found) < 10**MAX_BLANK_CHARS:
+            found = str(found)  # (a larger int could not even be written out: Python refuses huge ones)
+        return found if isinstance(found, str) and 0 < len(found) <= MAX_BLANK_CHARS else blank[0]
+
+    return _BLANK.sub(value, text, count=MAX_BLANKS)
+
+
 def _press_release(f: Fields) -> tuple[str, str]:
     press_type = f.text("type", "press")
-    title = f"{press_type.replace('_', ' ').upper()}: {f.text('headline')}"
-    details = _press_metadata(f.mapping("metadata"))
-    body = f.text("body", "")
+    metadata = f.mapping("metadata")
+    headline = filled(f.text("headline"), metadata)
+    title = f"{press_type.replace('_', ' ').upper()}: {headline}"
+    details = _press_metadata(metadata)
+    body = filled(f.text("body", ""), metadata)
     kind = f"{press_type}: {_PRESS_KIND[press_type]}" if press_type in _PRESS_KIND else press_type
-    sentence = f"Press release ({kind}). Headline: {f.text('headline')}. {body}".strip()
+    sentence = f"Press release ({kind}). Headline: {headline}. {body}".strip()
     if details:
         sentence += f" Details: {details}."
     return title, sentence

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from knowledge.projector import category_of, point_id, project
+from knowledge.rendering import MAX_BLANK_CHARS, MAX_BLANKS, filled
 from schemas.documents import Category, ExpeditionDocument, PressDocument, document_from_payload, to_payload
 from schemas.events import GameEvent
 from schemas.payloads import PAYLOAD_MODELS
@@ -72,6 +73,36 @@ def test_press_release_metadata_names_are_filterable() -> None:
     assert doc.subcategory == "recruitment_report" and doc.press_type == "recruitment_report"
     assert doc.player_ids == ["p.ada"] and doc.scholar_ids == ["s.ibarra"]
     assert "Ada recruits Ibarra" in doc.content and "A coup." in doc.content
+
+
+def test_blanks_the_game_left_in_a_press_release_are_filled_from_its_own_metadata() -> None:
+    doc = project(
+        event(
+            "press_release",
+            {"type": "table_talk_digest", "headline": "Table Talk Digest — {speaker}",
+             "body": "{speaker} on {topic}; {flag} {votes}",
+             "metadata": {"speaker": "marguerite", "flag": True, "votes": {"1": 2}}},
+        )
+    )  # fmt: skip
+    assert doc.title == "TABLE TALK DIGEST: Table Talk Digest — marguerite"
+    # a blank the metadata does not hold as a plain value stays as the game wrote it
+    assert "Headline: Table Talk Digest — marguerite. marguerite on {topic}; {flag} {votes}" in doc.content
+
+
+def test_filling_blanks_cannot_blow_a_document_up() -> None:
+    """A hostile record of many blanks and one long value stays about its own size."""
+    text = "{x}" * 10_000
+    assert filled(text, {"x": "y" * 10_000}) == text
+    longest = "y" * MAX_BLANK_CHARS
+    assert filled(text, {"x": longest}) == longest * MAX_BLANKS + "{x}" * (10_000 - MAX_BLANKS)
+    assert filled("{x} {x}", {"x": 7}) == "7 7"
+    assert filled("{x}", {"x": True}) == filled("{x}", {"x": 10**5000}) == "{x}"
+
+
+@given(text=st.text(max_size=40), metadata=st.dictionaries(st.text(max_size=8), st.none() | st.text(max_size=8)))
+def test_filling_blanks_never_raises_and_leaves_other_text_alone(text: str, metadata: dict[str, object]) -> None:
+    out = filled(text, metadata)
+    assert out == text if "{" not in text else isinstance(out, str)
 
 
 def test_point_id_is_stable_and_distinct() -> None:

@@ -160,3 +160,18 @@ def test_a_sidecast_is_a_new_scholar_met_on_an_expedition_never_one_taken_off_it
     assert sidecasts and all(d.payload["scholar"] not in teams.get(d.payload["expedition"], set()) for d in sidecasts)
     for d in sidecasts + [d for d in documents if d.action == "sidecast_followup"]:
         assert "came into the game through" in d.content and "taken off" not in d.content, d.content
+
+
+def test_no_press_release_keeps_a_blank_that_its_own_metadata_can_fill() -> None:
+    """The game leaves blanks in some headlines ("Table Talk Digest — {speaker}") and carries the value
+    in the release's metadata; the document fills them (knowledge/rendering.py `filled`)."""
+    documents = [project(e) for e in dev_season()]
+    press = [d for d in documents if d.action == "press_release"]
+    fillable = [
+        (d.event_id, blank)
+        for d in press
+        for blank in re.findall(r"\{(\w+)\}", d.embedding_text)
+        if isinstance((d.payload.get("metadata") or {}).get(blank), str)
+    ]
+    assert press and not fillable, fillable[:5]
+    assert any("Table Talk Digest — " in d.title and "{" not in d.title for d in press)
