@@ -29,7 +29,8 @@ way once every batch before it had been seen, to measure the search as it stands
 (`SEVENTH`, `batch="seventh"`), written the same way once the sixth had been seen, before the change it
 judges (every coded value and kind of press release given its meaning in words); and an eighth
 (`EIGHTH`, `batch="eighth"`), written the same way once the seventh had judged that change, before
-the next one. `bench.quality`
+the next one; and a ninth (`NINTH`, `batch="ninth"`), written the same way once the eighth had judged
+its change. `bench.quality`
 reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
 ones, the latest batch's most.
 """
@@ -46,7 +47,7 @@ from schemas.documents import DocumentBase
 
 Rule = dict[str, Any]
 #: Which hand-written batch a query is of (`Judged.batch`).
-Batch = Literal["first", "fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth"]
+Batch = Literal["first", "fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
 
@@ -436,9 +437,42 @@ EIGHTH: Written = [
 ]  # fmt: skip
 
 
+# A ninth batch, written on 2026-12-04 from the catalogue once the eighth had judged a change (the
+# blanks of press headlines filled), before the next change was chosen; as before, only the counts of
+# relevant events (with `Judge`, no search) were looked at before it was scored, and its per-query
+# results are not read while it judges. Subjects asked about little or not at all before (bidding wars,
+# pauses of the game, the phases of a newcomer's story, reprimands, shallow preparation, conference
+# failures, refused offers, grants, in-depth analyses), in the same mix of kinds.
+NINTH: Written = [
+    ("meaning", "bidding wars between two labs over the same scholar", {"any": [{"action": "counter_offer_created"}, {"press": "negotiation"}]}, {}),
+    ("meaning", "announcements that play was halted or started again", {"any": [{"action": ["game_paused", "game_resumed"]}, {"press": "admin_update"}]}, {}),
+    ("meaning", "a newcomer's first appearance in the story", {"action": "sidecast_followup", "payload": {"phase": "debut"}}, {}),
+    ("meaning", "newcomers settling in with the lab that took them on", {"action": "sidecast_followup", "payload": {"phase": "integration"}}, {}),
+    ("meaning", "players punished for not keeping their symposium pledge", {"any": [{"action": "symposium_reprimand"}, {"press": "symposium_reprimand"}]}, {}),
+    ("meaning", "in-depth pieces looking into one question", {"press": "analysis"}, {}),
+    ("meaning", "expeditions sent off with little preparation", {"action": "launch_expedition", "payload": {"prep_depth": "shallow"}}, {}),
+    ("meaning", "money given to the church", {"action": "faction_investment", "payload": {"faction": "religion"}}, {}),
+    ("meaning", "conferences where the theory was rejected", {"action": "conference_resolved", "payload": {"outcome": "failure"}}, {}),
+    ("meaning", "scholars who would not take any of the offers made to them", {"action": "negotiation_resolved", "payload": {"accepted": False}}, {}),
+    ("sentence", "Which scholars were won over for a religious faction?", {"action": "recruitment_attempt", "payload": {"faction": "religion", "success": True}}, {}),
+    ("sentence", "Which scholars became Directors?", {"action": "career_progression", "payload": {"new_tier": "Director"}}, {}),
+    ("sentence", "Which think tank studies ended in a landmark result?", {"action": "expedition_resolved", "payload": {"type": "think_tank", "result": "landmark"}}, {}),
+    ("sentence", "Who was given a grant at the start of the season?", {"action": "admin_influence_adjustment"}, {}),
+    _own("field expeditions I led", {"action": "launch_expedition", "payload": {"type": "field"}}, "priya_r"),
+    _own("scholars I courted for the religious faction", {"action": "recruitment_attempt", "payload": {"faction": "religion"}}, "priya_r"),
+    _own("mentorships I started", {"action": "mentorship_activated"}, "amara.o"),
+    ("time", "landmark discoveries", {"action": "expedition_resolved", "payload": {"result": "landmark"}},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-10-01T00:00:00Z"}),
+    ("time", "scholars moving up a rank", {"action": "career_progression"},
+     {"occurred_after": "2025-09-15T00:00:00Z", "occurred_before": "2025-10-05T00:00:00Z"}),
+    ("time", "chatter in the common room", {"action": "table_talk_post"},
+     {"occurred_after": "2025-09-20T00:00:00Z", "occurred_before": "2025-10-10T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third,
-    fourth, sixth, seventh and eighth batches, held out whole, then the fifth, every other one held out."""
+    fourth, sixth, seventh, eighth and ninth batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (
         ("fresh", FRESH),
@@ -447,6 +481,7 @@ def written() -> list[Judged]:
         ("sixth", SIXTH),
         ("seventh", SEVENTH),
         ("eighth", EIGHTH),
+        ("ninth", NINTH),
     )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
