@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from knowledge.embedder import Embedder
-from knowledge.fusion import CANDIDATES, dense_weight, fuse
+from knowledge.fusion import CANDIDATES, SIDE_ASKED_BONUS, SIDE_ASKED_POOL, asks_for_news, dense_weight, fuse
 from knowledge.projector import point_id
 from knowledge.sparse import encoder
 from knowledge.store.base import Candidates, KnowledgeStore, ScoredPayload, skip_unreadable
@@ -178,6 +178,7 @@ async def _hybrid(
     in the embedded store); BM25 runs beside the query's embedding."""
     limit = max(CANDIDATES, wanted)
     weight = dense_weight(query, embedder.model_id)
+    pool = max(wanted, SIDE_ASKED_POOL) if fusion == "score" else wanted
     try:
         async with asyncio.TaskGroup() as group:  # BM25 runs in the store while the query is embedded
             embedding = group.create_task(embedder.embed_query(query))
@@ -190,13 +191,29 @@ async def _hybrid(
             keyword_hits = await keyword
 
             def best(found: Candidates) -> list[ScoredPayload]:
-                fused = fuse(found.dense, found.keyword.hits, fusion, weight, wanted,
+                fused = fuse(found.dense, found.keyword.hits, fusion, weight, pool,
                              cosines=found.cosines, bm25=found.bm25, bound=found.keyword.bound)  # fmt: skip
                 return [ScoredPayload(f.id, f.score, {}) for f in fused]
 
-            return await store.hybrid_then_read(vector, sparse, keyword_hits, filters, limit, best)
+            chosen = await store.hybrid_then_read(vector, sparse, keyword_hits, filters, limit, best)
     except ExceptionGroup as failed:  # callers handle the error itself (StoreUnavailable: 503), not a group
         raise first_error(failed) from None
+    return _side_asked_first(query, chosen)[:wanted] if fusion == "score" else chosen
+
+
+def _side_asked_first(query: str, found: list[ScoredPayload]) -> list[ScoredPayload]:
+    """The hits re-ranked with `SIDE_ASKED_BONUS` added to those of the side the query asks for: press
+    releases when it asks for the news, the events and notes otherwise; each score is then divided by
+    `1 + SIDE_ASKED_BONUS`, so a fused score stays between 0 and 1. An event and the press release
+    about it lie close in the model's space, and the press release often repeats more of the query's
+    words; the query's own words say which of the two is wanted."""
+    news, scale = asks_for_news(query), 1 + SIDE_ASKED_BONUS
+    lifted = [
+        ScoredPayload(f.id, (f.score + SIDE_ASKED_BONUS * ((f.payload.get("category") == "press") == news)) / scale,
+                      f.payload)
+        for f in found
+    ]  # fmt: skip
+    return sorted(lifted, key=lambda f: f.score, reverse=True)
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -6,7 +6,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from knowledge.fusion import NAMED_DENSE_WEIGHT, PLAIN_DENSE_WEIGHT, RRF_K, Ranked, dense_weight, fuse
+from knowledge.fusion import (
+    NAMED_DENSE_WEIGHT,
+    PLAIN_DENSE_WEIGHT,
+    RRF_K,
+    SIDE_ASKED_BONUS,
+    Ranked,
+    asks_for_news,
+    dense_weight,
+    fuse,
+)
+from knowledge.search import _side_asked_first
+from knowledge.store.base import ScoredPayload
 from schemas.search import Fusion
 
 ids = st.text(alphabet="abcdefgh", min_size=1, max_size=2)
@@ -105,3 +116,39 @@ def test_bm25_is_scaled_by_what_the_query_could_score() -> None:
     assert scaled[0].id == "means-it"
     assert scaled[1].score == pytest.approx(0.5 * 0.45 + 0.5 * 0.1)
     assert fuse(dense, keyword, "rrf", bound=20.0) == fuse(dense, keyword, "rrf"), "RRF reads ranks alone"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["news that a player's reputation rose", "what the papers said after a recruitment", "Press on FD-004",
+     "stories about defections", "a bulletin after a think tank's study", "announcements of pauses",
+     "daily roundups", "rumours about Blackstone", "reports on the pacts"],
+)  # fmt: skip
+def test_a_query_that_names_the_news_asks_for_press_releases(query: str) -> None:
+    assert asks_for_news(query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["money put into factions", "FD-004", "scholars I promoted", "", "Which theories were retracted?",
+     "expressions of doubt", "newcomers met on an expedition", "a storyteller scholar"],
+)  # fmt: skip
+def test_a_query_about_what_happened_asks_for_the_events(query: str) -> None:
+    assert not asks_for_news(query)
+
+
+sides = st.lists(st.tuples(st.floats(-1, 2, allow_nan=False), st.sampled_from(["press", "expedition", "notes"])))
+
+
+@given(sides, st.sampled_from(["money put into factions", "news of money put into factions"]))
+def test_the_side_asked_for_gains_a_fixed_bonus_and_scores_stay_in_scale(
+    hits: list[tuple[float, str]], query: str
+) -> None:
+    found = [ScoredPayload(str(i), score, {"category": category}) for i, (score, category) in enumerate(hits)]
+    ranked = _side_asked_first(query, found)
+    assert sorted(h.id for h in ranked) == sorted(h.id for h in found), "the same hits, re-ranked"
+    assert [h.score for h in ranked] == sorted((h.score for h in ranked), reverse=True)
+    news = asks_for_news(query)
+    for before, after in ((f, next(r for r in ranked if r.id == f.id)) for f in found):
+        asked = (before.payload["category"] == "press") == news
+        assert after.score == (before.score + (SIDE_ASKED_BONUS if asked else 0.0)) / (1 + SIDE_ASKED_BONUS)

@@ -175,3 +175,19 @@ def test_no_press_release_keeps_a_blank_that_its_own_metadata_can_fill() -> None
     ]
     assert press and not fillable, fillable[:5]
     assert any("Table Talk Digest — " in d.title and "{" not in d.title for d in press)
+
+
+async def test_a_query_gets_the_events_first_unless_it_asks_for_the_news(
+    store: KnowledgeStore, embedder: FastembedEmbedder
+) -> None:
+    """An event and the press release about it lie close in the model's space: the query's words say
+    which is wanted (the game master's grants of influence, and the admin press releases about them)."""
+    documents = [project(e) for e in season_start()]
+    await put(store, embedder, documents)
+
+    async def first_five(query: str) -> list[str]:
+        hits = (await search(embedder, store, SearchRequest.model_validate({"query": query, "top_k": 5}))).hits
+        return [h.document["subcategory"] for h in hits]
+
+    assert set(await first_five("influence the game master granted to players")) == {"admin_influence_adjustment"}
+    assert set(await first_five("news of the influence the game master granted to players")) == {"admin_action"}
