@@ -29,8 +29,8 @@ way once every batch before it had been seen, to measure the search as it stands
 (`SEVENTH`, `batch="seventh"`), written the same way once the sixth had been seen, before the change it
 judges (every coded value and kind of press release given its meaning in words); and an eighth
 (`EIGHTH`, `batch="eighth"`), written the same way once the seventh had judged that change, before
-the next one; and a ninth (`NINTH`, `batch="ninth"`), written the same way once the eighth had judged
-its change. `bench.quality`
+the next one; and a ninth (`NINTH`, `batch="ninth"`) and a tenth (`TENTH`, `batch="tenth"`), each
+written the same way once the batch before it had judged its change. `bench.quality`
 reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
 ones, the latest batch's most.
 """
@@ -47,7 +47,7 @@ from schemas.documents import DocumentBase
 
 Rule = dict[str, Any]
 #: Which hand-written batch a query is of (`Judged.batch`).
-Batch = Literal["first", "fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
+Batch = Literal["first", "fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
 
@@ -470,9 +470,41 @@ NINTH: Written = [
 ]  # fmt: skip
 
 
+# A tenth batch, written on 2026-12-04 once the ninth had judged its change (the side the query asks
+# for first), before the next change was chosen; as before, only the counts of relevant events (with
+# `Judge`, no search) were looked at before it was scored. Subjects and phrasings the batches before it
+# used little (nicknames, cancelled expeditions, finished faction projects, partial conferences, the
+# archive's digests, desk research that failed, pacts, rivals' offers), in the same mix of kinds.
+TENTH: Written = [
+    ("meaning", "names players gave to scholars they liked", {"action": "nickname_adopted"}, {}),
+    ("meaning", "an expedition stopped by the authorities", {"any": [{"action": "admin_cancel_expedition"}, {"press": "admin_action", "text": "cancel"}]}, {}),
+    ("meaning", "a faction's great project brought to completion", {"press": "faction_project_complete"}, {}),
+    ("meaning", "money sunk into foreign interests", {"action": "faction_investment", "payload": {"faction": "foreign"}}, {}),
+    ("meaning", "recruiters who came away empty-handed", {"action": "recruitment_attempt", "payload": {"success": False}}, {}),
+    ("meaning", "conferences that only half convinced the audience", {"action": "conference_resolved", "payload": {"outcome": "partial"}}, {}),
+    ("meaning", "the symposium's winning option", {"action": "symposium_resolved"}, {}),
+    ("meaning", "the archive's periodic round-up of recent events", {"press": "archive_digest"}, {}),
+    ("meaning", "a scholar weighing whether to abandon their patron", {"action": "defection_evaluated"}, {}),
+    ("meaning", "desk research that went nowhere", {"action": "expedition_resolved", "payload": {"type": "think_tank", "result": "failure"}}, {}),
+    ("sentence", "Which players signed a season-long pact with the academia faction?", {"action": "admin_create_seasonal_commitment", "payload": {"faction": "academia"}}, {}),
+    ("sentence", "Which rivals made offers for other labs' scholars?", {"action": "offer_created"}, {}),
+    ("sentence", "Which conferences were launched with full confidence?", {"action": "conference_launched", "payload": {"confidence": "certain"}}, {}),
+    ("sentence", "What did scholars turn up on field expeditions?", {"action": "expedition_resolved", "payload": {"type": "field"}}, {}),
+    _own("my theories", {"action": "submit_theory"}, "teodor"),
+    _own("my expeditions that failed", {"action": "expedition_resolved", "payload": {"result": "failure"}}, "amara.o"),
+    _own("mentorships I lined up for my scholars", {"action": "mentorship_queued"}, "lenka_h"),
+    ("time", "expedition failures", {"action": "expedition_resolved", "payload": {"result": "failure"}},
+     {"occurred_after": "2025-09-15T00:00:00Z", "occurred_before": "2025-10-15T00:00:00Z"}),
+    ("time", "symposium votes", {"action": "symposium_vote"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-20T00:00:00Z"}),
+    ("time", "nicknames given", {"action": "nickname_adopted"},
+     {"occurred_after": "2025-09-20T00:00:00Z", "occurred_before": "2025-10-15T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third,
-    fourth, sixth, seventh, eighth and ninth batches, held out whole, then the fifth, every other one held out."""
+    fourth and sixth to tenth batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (
         ("fresh", FRESH),
@@ -482,6 +514,7 @@ def written() -> list[Judged]:
         ("seventh", SEVENTH),
         ("eighth", EIGHTH),
         ("ninth", NINTH),
+        ("tenth", TENTH),
     )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
