@@ -608,11 +608,16 @@ def _pledges(pledges: dict[str, Any]) -> str:
     return ", ".join(parts) if parts else "none"
 
 
+def _votes(votes: dict[str, Any]) -> str:
+    """`5 for option 1, 1 for option 3`: the game writes the count of votes by option number."""
+    return ", ".join(f"{count} for option {option}" for option, count in votes.items()) if votes else "none"
+
+
 def _symposium_resolved(f: Fields) -> tuple[str, str]:
     return (
         f"Symposium topic #{f.text('topic_id')} resolved: option {f.text('winner')} wins",
         f"The symposium on topic #{f.text('topic_id')} (proposal #{f.text('proposal_id')}) was resolved: "
-        f"option {f.text('winner')} won. Votes: {mapping_text(f.mapping('votes'))}. Non-voters: "
+        f"option {f.text('winner')} won. Votes: {_votes(f.mapping('votes'))}. Non-voters: "
         f"{joined(f.items('non_voters'))}. Penalties: {joined(f.items('penalties'))}.",
     )
 

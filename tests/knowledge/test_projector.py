@@ -105,6 +105,12 @@ def test_filling_blanks_never_raises_and_leaves_other_text_alone(text: str, meta
     assert out == text if "{" not in text else isinstance(out, str)
 
 
+def test_a_symposium_result_says_how_many_votes_each_option_had() -> None:
+    payload = {"topic_id": 2, "winner": "1", "votes": {"1": 5, "3": 1}, "proposal_id": 5, "non_voters": []}
+    doc = project(event("symposium_resolved", payload))
+    assert "option 1 won. Votes: 5 for option 1, 1 for option 3." in doc.content
+
+
 def test_point_id_is_stable_and_distinct() -> None:
     assert point_id("evt-1") == point_id("evt-1")
     assert point_id("evt-1") != point_id("evt-2")
