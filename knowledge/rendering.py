@@ -85,6 +85,8 @@ _CONFIDENCE = {
     "certain": "certain: the author is sure of it and risks reputation",
     "stake_my_career": "stake_my_career: the author staked their career on it, the highest stake",
 }
+#: The same, as few words as a title can carry: what the author bet on it.
+_STAKE = {"suspect": "a hunch", "certain": "sure of it", "stake_my_career": "a career staked on it"}
 _EXPEDITION_RESULT = {
     "failure": "failure: the expedition failed",
     "partial": "partial: a partial success",
@@ -326,7 +328,13 @@ def _expedition_plan(f: Fields, player_key: str, type_key: str, verb: str) -> tu
     if f.opt("prep_depth") or f.opt("confidence"):
         prep, confidence = meaning(f, "prep_depth", _PREP), meaning(f, "confidence", _CONFIDENCE)
         sentence += f" Preparation: {prep}; confidence: {confidence}."
-    return f"Expedition {code} {verb}", sentence
+    return f"Expedition {code} {verb}{_staked(f)}", sentence
+
+
+def _staked(f: Fields) -> str:
+    """`, a hunch` for a title: the author's stake in a theory, a conference or an expedition."""
+    stake = _STAKE.get(f.text("confidence", ""))
+    return f", {stake}" if stake else ""
 
 
 def _expedition_queued(f: Fields) -> tuple[str, str]:
@@ -340,7 +348,7 @@ def _launch_expedition(f: Fields) -> tuple[str, str]:
 def _expedition_resolved(f: Fields) -> tuple[str, str]:
     code, result = f.text("code"), f.text("result")
     return (
-        f"Expedition {code} resolved: {result}",
+        f"Expedition {code} resolved: {result}{_staked(f)}",
         f"EXPEDITION {code} ({meaning(f, 'type', _EXPEDITION_TYPE)}) led by player {f.text('player')} resolved. "
         f"Outcome: {meaning(f, 'result', _EXPEDITION_RESULT)}; roll {f.text('roll')} with modifier "
         f"{f.text('modifier')} for a final {f.text('final')} (confidence: {meaning(f, 'confidence', _CONFIDENCE)}). "
@@ -379,7 +387,7 @@ def _admin_cancel_expedition(f: Fields) -> tuple[str, str]:
 
 def _submit_theory(f: Fields) -> tuple[str, str]:
     return (
-        f"Theory submitted by {f.text('player')}",
+        f"Theory submitted by {f.text('player')}{_staked(f)}",
         f'Player {f.text("player")} submitted a theory: "{f.text("theory")}" '
         f"(confidence: {meaning(f, 'confidence', _CONFIDENCE)}; supporters: {joined(f.items('supporters'))}; "
         f"deadline {f.text('deadline')}).",
@@ -388,7 +396,7 @@ def _submit_theory(f: Fields) -> tuple[str, str]:
 
 def _conference_launched(f: Fields) -> tuple[str, str]:
     return (
-        f"Conference {f.text('code')} launched",
+        f"Conference {f.text('code')} launched{_staked(f)}",
         f"CONFERENCE {f.text('code')} launched by player {f.text('player')} on theory "
         f"#{f.text('theory_id')} (confidence: {meaning(f, 'confidence', _CONFIDENCE)}). Supporters: "
         f"{joined(f.items('supporter_names') or f.items('supporters'))}. Opposition: "

@@ -105,6 +105,15 @@ def test_filling_blanks_never_raises_and_leaves_other_text_alone(text: str, meta
     assert out == text if "{" not in text else isinstance(out, str)
 
 
+def test_a_title_says_what_the_author_staked_when_the_game_wrote_it() -> None:
+    theory = {"player": "p.ada", "theory": "Bronze calendars", "confidence": "suspect", "supporters": []}
+    assert project(event("submit_theory", theory)).title == "Theory submitted by p.ada, a hunch"
+    launched = {"code": "CONF-1", "player": "p.ada", "theory_id": 1, "confidence": "stake_my_career"}
+    assert project(event("conference_launched", launched)).title == "Conference CONF-1 launched, a career staked on it"
+    without = {"code": "FD-1", "player_id": "p.ada", "expedition_type": "field", "objective": "x"}
+    assert project(event("expedition_queued", without)).title == "Expedition FD-1 queued (planned, waiting to set off)"
+
+
 def test_a_symposium_result_says_how_many_votes_each_option_had() -> None:
     payload = {"topic_id": 2, "winner": "1", "votes": {"1": 5, "3": 1}, "proposal_id": 5, "non_voters": []}
     doc = project(event("symposium_resolved", payload))
