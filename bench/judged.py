@@ -29,8 +29,9 @@ way once every batch before it had been seen, to measure the search as it stands
 (`SEVENTH`, `batch="seventh"`), written the same way once the sixth had been seen, before the change it
 judges (every coded value and kind of press release given its meaning in words); and an eighth
 (`EIGHTH`, `batch="eighth"`), written the same way once the seventh had judged that change, before
-the next one; and a ninth (`NINTH`, `batch="ninth"`) and a tenth (`TENTH`, `batch="tenth"`), each
-written the same way once the batch before it had judged its change. `bench.quality`
+the next one; and a ninth (`NINTH`, `batch="ninth"`), a tenth (`TENTH`, `batch="tenth"`) and an
+eleventh (`ELEVENTH`, `batch="eleventh"`), each written the same way once the batch before it had
+judged its change. `bench.quality`
 reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
 ones, the latest batch's most.
 """
@@ -47,7 +48,9 @@ from schemas.documents import DocumentBase
 
 Rule = dict[str, Any]
 #: Which hand-written batch a query is of (`Judged.batch`).
-Batch = Literal["first", "fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
+Batch = Literal[
+    "first", "fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh"
+]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
 
@@ -502,9 +505,42 @@ TENTH: Written = [
 ]  # fmt: skip
 
 
+# An eleventh batch, written on 2026-12-04 once the tenth had judged its changes (the votes written
+# out, titles saying the author's stake), before the next change was chosen; as before, only the
+# counts of relevant events (with `Judge`, no search) were looked at before it was scored. Coded values
+# in plain words (types and results of expeditions, preparation, tracks, factions, ranks, outcomes,
+# reminders, votes), in the same mix of kinds.
+ELEVENTH: Written = [
+    ("meaning", "expeditions out in the field that failed", {"action": "expedition_resolved", "payload": {"type": "field", "result": "failure"}}, {}),
+    ("meaning", "research at the desk that paid off", {"action": "expedition_resolved", "payload": {"type": "think_tank", "result": ["success", "landmark"]}}, {}),
+    ("meaning", "carefully prepared expeditions setting off", {"action": "launch_expedition", "payload": {"prep_depth": "deep"}}, {}),
+    ("meaning", "scholars moved onto the business track", {"action": "lab_assigned", "payload": {"career_track": "Industry"}}, {}),
+    ("meaning", "players trying to win scholars over for the foreign faction", {"action": "recruitment_attempt", "payload": {"faction": "foreign"}}, {}),
+    ("meaning", "scholars taking the first step on the career ladder", {"action": "career_progression", "payload": {"new_tier": "Fellow"}}, {}),
+    ("meaning", "conferences that went well for their authors", {"action": "conference_resolved", "payload": {"outcome": "success"}}, {}),
+    ("meaning", "investments in the universities' faction", {"action": "faction_investment", "payload": {"faction": "academia"}}, {}),
+    ("meaning", "offers that lured a scholar away", {"action": "negotiation_resolved", "payload": {"accepted": True}}, {}),
+    ("meaning", "a large project put together by a whole team",
+     {"any": [{"action": "launch_expedition", "payload": {"type": "great_project"}}, {"action": "expedition_queued", "payload": {"expedition_type": "great_project"}}]}, {}),
+    ("sentence", "Which expeditions ended in a landmark discovery?", {"action": "expedition_resolved", "payload": {"result": "landmark"}}, {}),
+    ("sentence", "Which players had to be reminded a second time to vote?", {"action": "symposium_vote_reminder", "payload": {"reminder_level": "escalation"}}, {}),
+    ("sentence", "Which players voted for the first option?", {"action": "symposium_vote", "payload": {"vote_option": 1}}, {}),
+    ("sentence", "Which recruitments for the industry faction succeeded?", {"action": "recruitment_attempt", "payload": {"faction": "industry", "success": True}}, {}),
+    _own("my think tanks", {"action": "launch_expedition", "payload": {"type": "think_tank"}}, "amara.o"),
+    _own("scholars I tried to recruit", {"action": "recruitment_attempt"}, "marguerite"),
+    _own("nicknames I came up with", {"action": "nickname_adopted"}, "b.sato"),
+    ("time", "conference outcomes", {"action": "conference_resolved"},
+     {"occurred_after": "2025-09-10T00:00:00Z", "occurred_before": "2025-09-30T00:00:00Z"}),
+    ("time", "scholars joining the roster", {"action": "scholar_spawned"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-20T00:00:00Z"}),
+    ("time", "counter-offers to keep scholars", {"action": "counter_offer_created"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-25T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third,
-    fourth and sixth to tenth batches, held out whole, then the fifth, every other one held out."""
+    fourth and sixth to eleventh batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (
         ("fresh", FRESH),
@@ -515,6 +551,7 @@ def written() -> list[Judged]:
         ("eighth", EIGHTH),
         ("ninth", NINTH),
         ("tenth", TENTH),
+        ("eleventh", ELEVENTH),
     )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
