@@ -114,6 +114,10 @@ _TRACK = {
     "Academia": "Academia (university research)",
     "Industry": "Industry (work for companies)",
 }
+#: The same values in the few words a title can carry.
+_KIND_SHORT = {"field": "fieldwork", "think_tank": "a think tank", "great_project": "a great project"}
+_PREP_SHORT = {"shallow": "little preparation", "deep": "thorough preparation"}
+_TRACK_SHORT = {"Academia": "towards university research", "Industry": "towards work for companies"}
 _FOLLOWUP_KIND = {
     "dignitary_contract": "dignitary_contract: a contract with a visiting dignitary",
     "industrial_contract": "industrial_contract: a contract with industry",
@@ -328,13 +332,24 @@ def _expedition_plan(f: Fields, player_key: str, type_key: str, verb: str) -> tu
     if f.opt("prep_depth") or f.opt("confidence"):
         prep, confidence = meaning(f, "prep_depth", _PREP), meaning(f, "confidence", _CONFIDENCE)
         sentence += f" Preparation: {prep}; confidence: {confidence}."
-    return f"Expedition {code} {verb}{_staked(f)}", sentence
+    title = f"Expedition {code} ({_short(f, type_key, _KIND_SHORT)}) {verb}{_said(f, 'prep_depth', _PREP_SHORT)}"
+    return title + _staked(f), sentence
 
 
 def _staked(f: Fields) -> str:
     """`, a hunch` for a title: the author's stake in a theory, a conference or an expedition."""
-    stake = _STAKE.get(f.text("confidence", ""))
-    return f", {stake}" if stake else ""
+    return _said(f, "confidence", _STAKE)
+
+
+def _said(f: Fields, key: str, short: dict[str, str]) -> str:
+    """`, <the value in a few words>` for a title, or nothing when the game wrote no value it knows."""
+    words = short.get(f.text(key, ""))
+    return f", {words}" if words else ""
+
+
+def _short(f: Fields, key: str, short: dict[str, str]) -> str:
+    """The value in a few words, or as the game wrote it."""
+    return short.get(f.text(key), f.text(key))
 
 
 def _expedition_queued(f: Fields) -> tuple[str, str]:
@@ -348,7 +363,7 @@ def _launch_expedition(f: Fields) -> tuple[str, str]:
 def _expedition_resolved(f: Fields) -> tuple[str, str]:
     code, result = f.text("code"), f.text("result")
     return (
-        f"Expedition {code} resolved: {result}{_staked(f)}",
+        f"Expedition {code} ({_short(f, 'type', _KIND_SHORT)}) resolved: {result}{_staked(f)}",
         f"EXPEDITION {code} ({meaning(f, 'type', _EXPEDITION_TYPE)}) led by player {f.text('player')} resolved. "
         f"Outcome: {meaning(f, 'result', _EXPEDITION_RESULT)}; roll {f.text('roll')} with modifier "
         f"{f.text('modifier')} for a final {f.text('final')} (confidence: {meaning(f, 'confidence', _CONFIDENCE)}). "
@@ -442,7 +457,7 @@ def _recruitment_attempt(f: Fields) -> tuple[str, str]:
     verdict = "succeeded" if won else "failed"
     result = "succeeded: the scholar joined" if won else "failed: the scholar turned them down"
     return (
-        f"Recruitment of {f.text('scholar')} {verdict}",
+        f"Recruitment of {f.text('scholar')} for {f.text('faction')} {verdict}",
         f"Player {f.text('player')} tried to recruit scholar {scholar(f)} for the {f.text('faction')} "
         f"faction and {result} (chance {f.text('chance')}, influence bonus {f.text('influence_bonus')}, "
         f"cooldown penalty {f.text('cooldown_penalty')}).",
@@ -451,7 +466,7 @@ def _recruitment_attempt(f: Fields) -> tuple[str, str]:
 
 def _mentorship_queued(f: Fields) -> tuple[str, str]:
     return (
-        f"Mentorship of {f.text('scholar')} queued",
+        f"Mentorship of {f.text('scholar')} queued{_said(f, 'career_track', _TRACK_SHORT)}",
         f"Player {f.text('player')} queued mentorship #{f.text('mentorship_id')} of scholar {scholar(f)} "
         f"on the {meaning(f, 'career_track', _TRACK) if f.opt('career_track') else 'current'} track.",
     )

@@ -105,13 +105,28 @@ def test_filling_blanks_never_raises_and_leaves_other_text_alone(text: str, meta
     assert out == text if "{" not in text else isinstance(out, str)
 
 
-def test_a_title_says_what_the_author_staked_when_the_game_wrote_it() -> None:
+def test_a_title_says_the_coded_values_that_define_the_event_when_the_game_wrote_them() -> None:
     theory = {"player": "p.ada", "theory": "Bronze calendars", "confidence": "suspect", "supporters": []}
     assert project(event("submit_theory", theory)).title == "Theory submitted by p.ada, a hunch"
     launched = {"code": "CONF-1", "player": "p.ada", "theory_id": 1, "confidence": "stake_my_career"}
     assert project(event("conference_launched", launched)).title == "Conference CONF-1 launched, a career staked on it"
     without = {"code": "FD-1", "player_id": "p.ada", "expedition_type": "field", "objective": "x"}
-    assert project(event("expedition_queued", without)).title == "Expedition FD-1 queued (planned, waiting to set off)"
+    assert (
+        project(event("expedition_queued", without)).title
+        == "Expedition FD-1 (fieldwork) queued (planned, waiting to set off)"
+    )
+    launch = {"code": "TT-1", "player": "p.ada", "type": "think_tank", "prep_depth": "shallow", "confidence": "certain"}
+    assert (
+        project(event("launch_expedition", launch)).title
+        == "Expedition TT-1 (a think tank) launched, little preparation, sure of it"
+    )
+    mentorship = {"player": "p.ada", "scholar": "s.ito", "career_track": "Industry", "mentorship_id": 3}
+    assert (
+        project(event("mentorship_queued", mentorship)).title
+        == "Mentorship of s.ito queued, towards work for companies"
+    )
+    untracked = {**mentorship, "career_track": None}
+    assert project(event("mentorship_queued", untracked)).title == "Mentorship of s.ito queued"
 
 
 def test_a_symposium_result_says_how_many_votes_each_option_had() -> None:
