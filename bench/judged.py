@@ -29,9 +29,9 @@ way once every batch before it had been seen, to measure the search as it stands
 (`SEVENTH`, `batch="seventh"`), written the same way once the sixth had been seen, before the change it
 judges (every coded value and kind of press release given its meaning in words); and an eighth
 (`EIGHTH`, `batch="eighth"`), written the same way once the seventh had judged that change, before
-the next one; and a ninth (`NINTH`, `batch="ninth"`), a tenth (`TENTH`, `batch="tenth"`) and an
-eleventh (`ELEVENTH`, `batch="eleventh"`), each written the same way once the batch before it had
-judged its change. `bench.quality`
+the next one; and a ninth (`NINTH`, `batch="ninth"`), a tenth (`TENTH`, `batch="tenth"`), an
+eleventh (`ELEVENTH`, `batch="eleventh"`) and a twelfth (`TWELFTH`, `batch="twelfth"`), each written
+the same way once the batch before it had judged its change. `bench.quality`
 reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
 ones, the latest batch's most.
 """
@@ -49,7 +49,18 @@ from schemas.documents import DocumentBase
 Rule = dict[str, Any]
 #: Which hand-written batch a query is of (`Judged.batch`).
 Batch = Literal[
-    "first", "fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh"
+    "first",
+    "fresh",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
 ]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
@@ -538,9 +549,41 @@ ELEVENTH: Written = [
 ]  # fmt: skip
 
 
+# A twelfth batch, written on 2026-12-04 once the eleventh had judged its change (titles saying every
+# defining coded value), before the next change was chosen; as before, only the counts of relevant
+# events (with `Judge`, no search) were looked at before it was scored. New wordings for coded values
+# and stages (votes by option, ranks, tracks, factions, queued desk studies, mentorships begun, the
+# calendar, archive figures), in the same mix of kinds.
+TWELFTH: Written = [
+    ("meaning", "votes cast in the symposium for the second option", {"action": "symposium_vote", "payload": {"vote_option": 2}}, {}),
+    ("meaning", "scholars reaching the second rank", {"action": "career_progression", "payload": {"new_tier": "Professor"}}, {}),
+    ("meaning", "scholars won over for the government", {"action": "recruitment_attempt", "payload": {"faction": "government", "success": True}}, {}),
+    ("meaning", "desk studies put in the queue", {"action": "expedition_queued", "payload": {"expedition_type": "think_tank"}}, {}),
+    ("meaning", "scholars steered into university work", {"action": "lab_assigned", "payload": {"career_track": "Academia"}}, {}),
+    ("meaning", "a mentor starting to work with a scholar", {"action": "mentorship_activated"}, {}),
+    ("meaning", "the game's calendar moving on", {"action": "timeline_advanced"}, {}),
+    ("meaning", "funds for the government faction", {"action": "faction_investment", "payload": {"faction": "government"}}, {}),
+    ("meaning", "fieldwork that went well", {"action": "expedition_resolved", "payload": {"type": "field", "result": ["success", "landmark"]}}, {}),
+    ("meaning", "forgotten figures from the archives coming back into the story", {"action": "sidecast_followup", "payload": {"arc": "archive_ghost"}}, {}),
+    ("sentence", "Which field expeditions succeeded?", {"action": "expedition_resolved", "payload": {"type": "field", "result": "success"}}, {}),
+    ("sentence", "Which scholars were moved to the industry track?", {"action": "lab_assigned", "payload": {"career_track": "Industry"}}, {}),
+    ("sentence", "Which players were reprimanded by the academia faction?", {"action": "symposium_reprimand", "payload": {"faction": "academia"}}, {}),
+    ("sentence", "Which conferences got a mixed reception?", {"action": "conference_resolved", "payload": {"outcome": "partial"}}, {}),
+    _own("my recruitment attempts that failed", {"action": "recruitment_attempt", "payload": {"success": False}}, "amara.o"),
+    _own("expeditions I queued", {"action": "expedition_queued"}, "priya_r"),
+    _own("my reprimands", {"action": "symposium_reprimand"}, "amara.o"),
+    ("time", "theories submitted", {"action": "submit_theory"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-15T00:00:00Z"}),
+    ("time", "recruitment attempts", {"action": "recruitment_attempt"},
+     {"occurred_after": "2025-09-15T00:00:00Z", "occurred_before": "2025-10-15T00:00:00Z"}),
+    ("time", "mentorships queued", {"action": "mentorship_queued"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-20T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third,
-    fourth and sixth to eleventh batches, held out whole, then the fifth, every other one held out."""
+    fourth and sixth to twelfth batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (
         ("fresh", FRESH),
@@ -552,6 +595,7 @@ def written() -> list[Judged]:
         ("ninth", NINTH),
         ("tenth", TENTH),
         ("eleventh", ELEVENTH),
+        ("twelfth", TWELFTH),
     )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
