@@ -332,7 +332,7 @@ def _expedition_plan(f: Fields, player_key: str, type_key: str, verb: str) -> tu
     if f.opt("prep_depth") or f.opt("confidence"):
         prep, confidence = meaning(f, "prep_depth", _PREP), meaning(f, "confidence", _CONFIDENCE)
         sentence += f" Preparation: {prep}; confidence: {confidence}."
-    title = f"Expedition {code} ({_short(f, type_key, _KIND_SHORT)}) {verb}{_said(f, 'prep_depth', _PREP_SHORT)}"
+    title = f"Expedition {code} ({meaning(f, type_key, _KIND_SHORT)}) {verb}{_said(f, 'prep_depth', _PREP_SHORT)}"
     return title + _staked(f), sentence
 
 
@@ -347,11 +347,6 @@ def _said(f: Fields, key: str, short: dict[str, str]) -> str:
     return f", {words}" if words else ""
 
 
-def _short(f: Fields, key: str, short: dict[str, str]) -> str:
-    """The value in a few words, or as the game wrote it."""
-    return short.get(f.text(key), f.text(key))
-
-
 def _expedition_queued(f: Fields) -> tuple[str, str]:
     return _expedition_plan(f, "player_id", "expedition_type", "queued (planned, waiting to set off)")
 
@@ -363,7 +358,7 @@ def _launch_expedition(f: Fields) -> tuple[str, str]:
 def _expedition_resolved(f: Fields) -> tuple[str, str]:
     code, result = f.text("code"), f.text("result")
     return (
-        f"Expedition {code} ({_short(f, 'type', _KIND_SHORT)}) resolved: {result}{_staked(f)}",
+        f"Expedition {code} ({meaning(f, 'type', _KIND_SHORT)}) resolved: {result}{_staked(f)}",
         f"EXPEDITION {code} ({meaning(f, 'type', _EXPEDITION_TYPE)}) led by player {f.text('player')} resolved. "
         f"Outcome: {meaning(f, 'result', _EXPEDITION_RESULT)}; roll {f.text('roll')} with modifier "
         f"{f.text('modifier')} for a final {f.text('final')} (confidence: {meaning(f, 'confidence', _CONFIDENCE)}). "
