@@ -30,7 +30,8 @@ way once every batch before it had been seen, to measure the search as it stands
 judges (every coded value and kind of press release given its meaning in words); and an eighth
 (`EIGHTH`, `batch="eighth"`), written the same way once the seventh had judged that change, before
 the next one; and a ninth (`NINTH`, `batch="ninth"`), a tenth (`TENTH`, `batch="tenth"`), an
-eleventh (`ELEVENTH`, `batch="eleventh"`) and a twelfth (`TWELFTH`, `batch="twelfth"`), each written
+eleventh (`ELEVENTH`, `batch="eleventh"`), a twelfth (`TWELFTH`, `batch="twelfth"`) and a thirteenth
+(`THIRTEENTH`, `batch="thirteenth"`), each written
 the same way once the batch before it had judged its change. `bench.quality`
 reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
 ones, the latest batch's most.
@@ -61,6 +62,7 @@ Batch = Literal[
     "tenth",
     "eleventh",
     "twelfth",
+    "thirteenth",
 ]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
@@ -581,9 +583,41 @@ TWELFTH: Written = [
 ]  # fmt: skip
 
 
+# A thirteenth batch, written on 2026-12-04 once the twelfth had judged its change (titles saying how a
+# thread ended, not kept), before the next change was chosen; as before, only the counts of relevant
+# events (with `Judge`, no search) were looked at before it was scored. Subjects the batches before it
+# used little (the game master's reasons, reputation swings of a given size, queued fieldwork, a
+# faction's reprimands, programmes funded, refused offers, promotions by mentor), in the same mix of kinds.
+THIRTEENTH: Written = [
+    ("meaning", "players docked reputation for skipping council hearings", {"action": "admin_reputation_adjustment", "payload": {"reason": "Missed three council hearings"}}, {}),
+    ("meaning", "reputation given back after a scoring mistake", {"action": "admin_reputation_adjustment", "payload": {"reason": "Correction of a scoring error"}}, {}),
+    ("meaning", "field trips waiting in the queue", {"action": "expedition_queued", "payload": {"expedition_type": "field"}}, {}),
+    ("meaning", "conferences that ruined their author's standing", {"action": "conference_resolved", "payload": {"reputation_delta": -25}}, {}),
+    ("meaning", "expeditions that did wonders for their leader's reputation", {"action": "expedition_resolved", "payload": {"reputation_delta": 15}}, {}),
+    ("meaning", "players told off by the foreign faction after the symposium", {"action": "symposium_reprimand", "payload": {"faction": "foreign"}}, {}),
+    ("meaning", "money for the young scholars' bursary", {"action": ["archive_endowment", "faction_investment"], "payload": {"program": "Young Scholars Bursary"}}, {}),
+    ("meaning", "offers a scholar said no to", {"action": "negotiation_resolved", "payload": {"accepted": False}}, {}),
+    ("meaning", "expeditions set off on a hunch", {"action": "launch_expedition", "payload": {"confidence": "suspect"}}, {}),
+    ("meaning", "support pledged to the religious faction", {"action": "faction_investment", "payload": {"faction": "religion"}}, {}),
+    ("sentence", "Which conferences did their authors stake their careers on?", {"action": "conference_launched", "payload": {"confidence": "stake_my_career"}}, {}),
+    ("sentence", "Which field expeditions were put in the queue?", {"action": "expedition_queued", "payload": {"expedition_type": "field"}}, {}),
+    ("sentence", "Which players were reprimanded by the industry faction?", {"action": "symposium_reprimand", "payload": {"faction": "industry"}}, {}),
+    ("sentence", "Which scholars were poached by a rival lab?", {"action": "negotiation_resolved", "payload": {"accepted": True}}, {}),
+    _own("promotions of the scholars I mentor", {"action": "career_progression"}, "b.sato"),
+    _own("my proposals for the symposium", {"action": "symposium_proposal_submitted"}, "lenka_h"),
+    _own("money I gave the archive", {"action": "archive_endowment"}, "lenka_h"),
+    ("time", "offers turned down", {"action": "negotiation_resolved", "payload": {"accepted": False}},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-10-01T00:00:00Z"}),
+    ("time", "think tanks launched", {"action": "launch_expedition", "payload": {"type": "think_tank"}},
+     {"occurred_after": "2025-09-10T00:00:00Z", "occurred_before": "2025-10-10T00:00:00Z"}),
+    ("time", "scholars promoted to Director", {"action": "career_progression", "payload": {"new_tier": "Director"}},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-10-01T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third,
-    fourth and sixth to twelfth batches, held out whole, then the fifth, every other one held out."""
+    fourth and sixth to thirteenth batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (
         ("fresh", FRESH),
@@ -596,6 +630,7 @@ def written() -> list[Judged]:
         ("tenth", TENTH),
         ("eleventh", ELEVENTH),
         ("twelfth", TWELFTH),
+        ("thirteenth", THIRTEENTH),
     )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
