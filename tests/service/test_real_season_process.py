@@ -18,9 +18,9 @@ from tests.conftest import produce
 from tests.process import Served, fresh_topics, start_service, stop_service, until_indexed
 
 
-def season_start() -> list[tuple[bytes, bytes]]:
+def season_start() -> list[tuple[bytes | None, bytes | None]]:
     """(key, value) of the season's first 300 actions and 40 press releases, as the bridge sends them."""
-    records = []
+    records: list[tuple[bytes | None, bytes | None]] = []
     for value in dev_season_records(300):
         event_id = str(json.loads(value)["event_id"])
         if event_id.startswith("events:") or int(event_id.split(":")[1]) <= 40:
