@@ -30,8 +30,8 @@ way once every batch before it had been seen, to measure the search as it stands
 judges (every coded value and kind of press release given its meaning in words); and an eighth
 (`EIGHTH`, `batch="eighth"`), written the same way once the seventh had judged that change, before
 the next one; and a ninth (`NINTH`, `batch="ninth"`), a tenth (`TENTH`, `batch="tenth"`), an
-eleventh (`ELEVENTH`, `batch="eleventh"`), a twelfth (`TWELFTH`, `batch="twelfth"`) and a thirteenth
-(`THIRTEENTH`, `batch="thirteenth"`), each written
+eleventh (`ELEVENTH`, `batch="eleventh"`), a twelfth (`TWELFTH`, `batch="twelfth"`), a thirteenth
+(`THIRTEENTH`, `batch="thirteenth"`) and a fourteenth (`FOURTEENTH`, `batch="fourteenth"`), each written
 the same way once the batch before it had judged its change. `bench.quality`
 reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
 ones, the latest batch's most.
@@ -63,6 +63,7 @@ Batch = Literal[
     "eleventh",
     "twelfth",
     "thirteenth",
+    "fourteenth",
 ]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
@@ -615,9 +616,41 @@ THIRTEENTH: Written = [
 ]  # fmt: skip
 
 
+# A fourteenth batch, written on 2026-12-04 once the thirteenth had judged its change (conference
+# outcomes in the game's own words, not kept), before the next change was chosen; as before, only the
+# counts of relevant events (with `Judge`, no search) were looked at before it was scored. Values and
+# wordings the batches before it used little (the third option, a first reminder, the third rank, the
+# programmes money went to, bids matched, offers taken), in the same mix of kinds.
+FOURTEENTH: Written = [
+    ("meaning", "scholars who said yes to a rival's offer", {"action": "negotiation_resolved", "payload": {"accepted": True}}, {}),
+    ("meaning", "employers matching a rival's bid to keep a scholar", {"action": "counter_offer_created"}, {}),
+    ("meaning", "scholars climbing to the third rank", {"action": "career_progression", "payload": {"new_tier": "Director"}}, {}),
+    ("meaning", "the game master's adjustments to players' faction influence", {"action": "admin_influence_adjustment"}, {}),
+    ("meaning", "money donated for the night observatory", {"action": ["archive_endowment", "faction_investment"], "payload": {"program": "Night Observatory"}}, {}),
+    ("meaning", "votes for the third option at the symposium", {"action": "symposium_vote", "payload": {"vote_option": 3}}, {}),
+    ("meaning", "investments in the field hospital", {"action": "faction_investment", "payload": {"program": "Field Hospital"}}, {}),
+    ("meaning", "scholars reaching the very top of the ladder", {"action": "career_progression", "payload": {"new_tier": "Visionary"}}, {}),
+    ("meaning", "a first reminder to vote in the symposium", {"action": "symposium_vote_reminder", "payload": {"reminder_level": "first"}}, {}),
+    ("meaning", "conferences that won the audience over", {"action": "conference_resolved", "payload": {"outcome": "success"}}, {}),
+    ("sentence", "Which players submitted theories they were certain of?", {"action": "submit_theory", "payload": {"confidence": "certain"}}, {}),
+    ("sentence", "Which conferences were launched on a hunch?", {"action": "conference_launched", "payload": {"confidence": "suspect"}}, {}),
+    ("sentence", "Which offers did scholars turn down?", {"action": "negotiation_resolved", "payload": {"accepted": False}}, {}),
+    ("sentence", "Which players invested in the government faction?", {"action": "faction_investment", "payload": {"faction": "government"}}, {}),
+    _own("my counter-offers", {"action": "counter_offer_created"}, "amara.o"),
+    _own("expeditions of mine that went well", {"action": "expedition_resolved", "payload": {"result": ["success", "landmark"]}}, "priya_r"),
+    _own("my symposium votes", {"action": "symposium_vote"}, "lenka_h"),
+    ("time", "offers accepted", {"action": "negotiation_resolved", "payload": {"accepted": True}},
+     {"occurred_after": "2025-09-15T00:00:00Z", "occurred_before": "2025-10-15T00:00:00Z"}),
+    ("time", "conferences launched", {"action": "conference_launched"},
+     {"occurred_after": "2025-09-20T00:00:00Z", "occurred_before": "2025-10-05T00:00:00Z"}),
+    ("time", "scholars who turned up on expeditions", {"action": "scholar_sidecast"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-10-01T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third,
-    fourth and sixth to thirteenth batches, held out whole, then the fifth, every other one held out."""
+    fourth and sixth to fourteenth batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (
         ("fresh", FRESH),
@@ -631,6 +664,7 @@ def written() -> list[Judged]:
         ("eleventh", ELEVENTH),
         ("twelfth", TWELFTH),
         ("thirteenth", THIRTEENTH),
+        ("fourteenth", FOURTEENTH),
     )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
