@@ -6,6 +6,9 @@ A rule is a dict; every key given must hold (AND):
 - `action`: the event's action is one of these; `press`: a press release of one of these types;
 - `payload`: each field of the payload equals the value (or one of the values);
 - `text`: the regular expression matches the title or the content (case-insensitive);
+- `taken`: a negotiation's outcome by whose offer the scholar took: `rival` (the first offer of its
+  `offer_chain`, the rival's own), `counter` (a later one: the employer's counter-offer, so the scholar
+  stayed), `none` (every offer refused);
 - `player` / `scholar`: the event names this id; `thread_of`: the event names the player, or carries
   the code of an expedition or conference whose events name the player;
 - `any`: at least one of these rules holds.
@@ -89,6 +92,14 @@ class Judged:
 # every sidecast scholar of the dev season is a new id, and their briefs say they "fell in with" the
 # expedition). Their rules judge sidecasts, so on 2026-12-04 their words were corrected to say what the
 # rules judge, with the documents; `bench.quality` figures before that date are of the old words.
+#
+# NEGOTIATION_READING: four rules (one here, one each of the eleventh, thirteenth and fourteenth
+# batches) took a negotiation whose best offer was accepted for a scholar who left with the rival, as
+# the documents then said. The best offer is often the employer's counter-offer, and then the scholar
+# stays: the game's own press says "Remains with <the employer>" for 4 of the dev season's 8 accepted
+# negotiations, "Defects to <the rival>" for the other 4. On 2026-12-04 (the fourteenth batch written,
+# none of its results read) those rules were corrected to judge by whose offer was taken (`taken`), with
+# the documents; the queries' words are as written. `bench.quality` figures before that are of the old rules.
 WRITTEN: Written = [
     # --- meaning: what happened, in the words players, analysts and agents use -------------------
     ("meaning", "theories their authors bet their careers on",
@@ -106,7 +117,7 @@ WRITTEN: Written = [
      {"any": [{"action": "defection_evaluated", "payload": {"outcome": "defected"}}, {"action": "admin_force_defection"},
               {"action": "defection_epilogue"}]}, {}),
     ("meaning", "scholars who turned down a rival's offer and stayed",
-     {"any": [{"action": "negotiation_resolved", "payload": {"accepted": False}}, {"press": "defection_notice", "text": "refused"}]}, {}),
+     {"any": [{"action": "negotiation_resolved", "taken": ["none", "counter"]}, {"press": "defection_notice", "text": "refused"}]}, {}),  # NEGOTIATION_READING
     ("meaning", "donations to the archive", {"any": [{"action": "archive_endowment"}, {"press": "archive_endowment"}]}, {}),
     ("meaning", "players funding a faction's programme", {"any": [{"action": "faction_investment"}, {"press": "faction_investment"}]}, {}),
     ("meaning", "the game master changed a player's reputation",
@@ -533,7 +544,7 @@ ELEVENTH: Written = [
     ("meaning", "scholars taking the first step on the career ladder", {"action": "career_progression", "payload": {"new_tier": "Fellow"}}, {}),
     ("meaning", "conferences that went well for their authors", {"action": "conference_resolved", "payload": {"outcome": "success"}}, {}),
     ("meaning", "investments in the universities' faction", {"action": "faction_investment", "payload": {"faction": "academia"}}, {}),
-    ("meaning", "offers that lured a scholar away", {"action": "negotiation_resolved", "payload": {"accepted": True}}, {}),
+    ("meaning", "offers that lured a scholar away", {"action": "negotiation_resolved", "taken": "rival"}, {}),  # NEGOTIATION_READING
     ("meaning", "a large project put together by a whole team",
      {"any": [{"action": "launch_expedition", "payload": {"type": "great_project"}}, {"action": "expedition_queued", "payload": {"expedition_type": "great_project"}}]}, {}),
     ("sentence", "Which expeditions ended in a landmark discovery?", {"action": "expedition_resolved", "payload": {"result": "landmark"}}, {}),
@@ -603,7 +614,7 @@ THIRTEENTH: Written = [
     ("sentence", "Which conferences did their authors stake their careers on?", {"action": "conference_launched", "payload": {"confidence": "stake_my_career"}}, {}),
     ("sentence", "Which field expeditions were put in the queue?", {"action": "expedition_queued", "payload": {"expedition_type": "field"}}, {}),
     ("sentence", "Which players were reprimanded by the industry faction?", {"action": "symposium_reprimand", "payload": {"faction": "industry"}}, {}),
-    ("sentence", "Which scholars were poached by a rival lab?", {"action": "negotiation_resolved", "payload": {"accepted": True}}, {}),
+    ("sentence", "Which scholars were poached by a rival lab?", {"action": "negotiation_resolved", "taken": "rival"}, {}),  # NEGOTIATION_READING
     _own("promotions of the scholars I mentor", {"action": "career_progression"}, "b.sato"),
     _own("my proposals for the symposium", {"action": "symposium_proposal_submitted"}, "lenka_h"),
     _own("money I gave the archive", {"action": "archive_endowment"}, "lenka_h"),
@@ -622,7 +633,7 @@ THIRTEENTH: Written = [
 # wordings the batches before it used little (the third option, a first reminder, the third rank, the
 # programmes money went to, bids matched, offers taken), in the same mix of kinds.
 FOURTEENTH: Written = [
-    ("meaning", "scholars who said yes to a rival's offer", {"action": "negotiation_resolved", "payload": {"accepted": True}}, {}),
+    ("meaning", "scholars who said yes to a rival's offer", {"action": "negotiation_resolved", "taken": "rival"}, {}),  # NEGOTIATION_READING
     ("meaning", "employers matching a rival's bid to keep a scholar", {"action": "counter_offer_created"}, {}),
     ("meaning", "scholars climbing to the third rank", {"action": "career_progression", "payload": {"new_tier": "Director"}}, {}),
     ("meaning", "the game master's adjustments to players' faction influence", {"action": "admin_influence_adjustment"}, {}),
@@ -738,6 +749,8 @@ class Judge:
                        for k, v in want.items())  # fmt: skip
         if key == "text":
             return re.search(want, f"{d.title} {d.content}", re.IGNORECASE) is not None
+        if key == "taken":
+            return d.action == "negotiation_resolved" and _taken(d.payload) in _listed(want)
         if key == "player":
             return want in d.player_ids
         if key == "scholar":
@@ -754,6 +767,14 @@ class Judge:
         if after and d.occurred_at.isoformat() < after.replace("Z", "+00:00"):
             return False
         return not (before and d.occurred_at.isoformat() >= before.replace("Z", "+00:00"))
+
+
+def _taken(payload: dict[str, Any]) -> str:
+    """Whose offer a negotiation's scholar took: `rival`, `counter` or `none` (the `taken` rule)."""
+    chain = payload.get("offer_chain") or []
+    if payload.get("accepted") is not True:
+        return "none"
+    return "rival" if chain and payload.get("best_offer") == chain[0] else "counter"
 
 
 def _listed(value: Any) -> list[Any]:
