@@ -500,14 +500,32 @@ def _counter_offer_created(f: Fields) -> tuple[str, str]:
     )
 
 
+def _taken(f: Fields) -> tuple[str, str, str]:
+    """Whose offer a negotiation's scholar took: (the title's few words, whose offer the best one was,
+    what became of it). The first offer of the chain is the rival's, a later one the employer's
+    counter-offer, and then the scholar stays (the game's press: "Remains with" the employer); a best
+    offer outside the chain claims neither."""
+    chain, best = f.raw("offer_chain"), f.raw("best_offer")
+    chained = isinstance(chain, list) and type(best) is int and best in chain
+    if f.raw("accepted") is not True:
+        return "offer rejected", "", "rejected: the scholar stayed where they were"
+    if chained and chain[0] == best:
+        return "the rival's offer accepted", ", the rival's offer,", "accepted: the scholar changed sides"
+    if chained:
+        return (
+            "the counter-offer accepted",
+            ", the employer's counter-offer,",
+            "accepted: the scholar stayed with their employer",
+        )
+    return "offer accepted", "", "accepted"
+
+
 def _negotiation_resolved(f: Fields) -> tuple[str, str]:
-    accepted = f.raw("accepted") is True
-    verdict = "accepted" if accepted else "rejected"
-    result = "accepted: the scholar changed sides" if accepted else "rejected: the scholar stayed where they were"
+    verdict, whose, result = _taken(f)
     return (
-        f"Negotiation resolved: offer {verdict}",
+        f"Negotiation resolved: {verdict}",
         f"A negotiation over offers {joined(f.items('offer_chain'))} was resolved: best offer "
-        f"#{f.text('best_offer')} was {result} (probability {f.text('probability')}, roll {f.text('roll')}).",
+        f"#{f.text('best_offer')}{whose} was {result} (probability {f.text('probability')}, roll {f.text('roll')}).",
     )
 
 

@@ -94,6 +94,28 @@ def test_a_defection_says_the_scholar_changed_sides_and_any_other_outcome_is_not
     assert "changed sides" not in stayed and "and stayed" not in stayed and "foreign faction: stayed (" in stayed
 
 
+def test_an_accepted_negotiation_says_what_the_games_own_press_says_became_of_the_scholar() -> None:
+    """The best offer accepted is the rival's (the scholar leaves) or the employer's counter-offer (the
+    scholar stays): the game's press release about it ("Defects to ...", "Remains with ...", found by
+    its `offer_id`) and the event's document agree, for every accepted negotiation of the season."""
+    documents = [project(e) for e in dev_season()]
+    press = {
+        d.payload["metadata"]["offer_id"]: d.title
+        for d in documents
+        if d.subcategory == "negotiation_resolved" and (d.payload.get("metadata") or {}).get("offer_id") is not None
+    }
+    accepted = [d for d in documents if d.action == "negotiation_resolved" and d.payload["accepted"] is True]
+    said: Counter[bool] = Counter()
+    for d in accepted:
+        headline = press[d.payload["best_offer"]]
+        stayed = "Remains with" in headline
+        assert stayed or "Defects to" in headline, headline
+        assert ("the scholar stayed with their employer" in d.content) == stayed, (headline, d.content)
+        assert ("the scholar changed sides" in d.content) != stayed, (headline, d.content)
+        said[stayed] += 1
+    assert said[True] and said[False], "the season has both: counter-offers and rivals' offers taken"
+
+
 CATALOGUE = DEV_SEASON.parent.parent / "great-work-event-catalogue.md"
 
 
