@@ -100,6 +100,12 @@ class Judged:
 # negotiations, "Defects to <the rival>" for the other 4. On 2026-12-04 (the fourteenth batch written,
 # none of its results read) those rules were corrected to judge by whose offer was taken (`taken`), with
 # the documents; the queries' words are as written. `bench.quality` figures before that are of the old rules.
+#
+# RETRACTION_READING: three rules (two here, one of the third batch) took every retraction notice for
+# the press about a failed expedition (one of them by a text "failure" that every notice's "Failure
+# detail" line matches). The game writes retraction notices for landmark and partial outcomes too (12 of
+# the dev season's 30; the catalogue lists all three): on 2026-12-04 those rules were corrected to the
+# notices whose outcome is a failure (the game's own "Outcome: failure"), with the documents.
 WRITTEN: Written = [
     # --- meaning: what happened, in the words players, analysts and agents use -------------------
     ("meaning", "theories their authors bet their careers on",
@@ -110,7 +116,7 @@ WRITTEN: Written = [
      {"any": [{"action": "expedition_resolved", "payload": {"result": "landmark"}},
               {"press": "discovery_report", "text": "outcome: landmark"}]}, {}),
     ("meaning", "expeditions that came back empty-handed",
-     {"any": [{"action": "expedition_resolved", "payload": {"result": "failure"}}, {"press": "retraction_notice"}]}, {}),
+     {"any": [{"action": "expedition_resolved", "payload": {"result": "failure"}}, {"press": "retraction_notice", "text": "outcome: failure"}]}, {}),  # RETRACTION_READING
     ("meaning", "a rival lab tried to lure away a scholar", {"action": "offer_created"}, {}),
     ("meaning", "a patron fought back to keep their scholar", {"action": "counter_offer_created"}, {}),
     ("meaning", "a scholar changed sides and joined another faction",
@@ -162,7 +168,7 @@ WRITTEN: Written = [
      {"player_id": "amara.o"}),
     ("player", "conference outcomes", {"action": "conference_resolved", "thread_of": "priya_r"}, {"player_id": "priya_r"}),
     ("player", "recruiting", {"action": "recruitment_attempt", "player": "priya_r"}, {"player_id": "priya_r"}),
-    ("player", "press about failed expeditions", {"press": "retraction_notice", "thread_of": "teodor"}, {"player_id": "teodor"}),
+    ("player", "press about failed expeditions", {"press": "retraction_notice", "text": "outcome: failure", "thread_of": "teodor"}, {"player_id": "teodor"}),  # RETRACTION_READING
     ("player", "investments in factions", {"any": [{"action": "faction_investment"}, {"press": "faction_investment"}],
                                            "player": "teodor"}, {"player_id": "teodor"}),
     # --- time: with occurred_after / occurred_before ------------------------------------------------
@@ -254,7 +260,7 @@ THIRD: Written = [
     ("sentence", "Who proposed topics for the symposium?",
      {"any": [{"action": "symposium_proposal_submitted"}, {"press": "symposium_proposal"}]}, {}),
     ("sentence", "Which expeditions ended in failure?",
-     {"any": [{"action": "expedition_resolved", "payload": {"result": "failure"}}, {"press": "retraction_notice", "text": "failure"}]}, {}),
+     {"any": [{"action": "expedition_resolved", "payload": {"result": "failure"}}, {"press": "retraction_notice", "text": "outcome: failure"}]}, {}),  # RETRACTION_READING
     ("sentence", "What did the game master do to players' influence?", {"action": "admin_influence_adjustment"}, {}),
     ("player", "my expeditions", {"action": ["launch_expedition", "expedition_resolved"], "player": "teodor"}, {"player_id": "teodor"}),
     ("player", "scholars I mentored", {"action": ["mentorship_activated", "mentorship_queued"], "player": "priya_r"},
