@@ -181,7 +181,7 @@ _EPILOGUE = "how a scholar's defection, or refusal to defect, ended"
 _PRESS_KIND = {
     "academic_gossip": "gossip: what someone was heard saying",
     "academic_bulletin": "a bulletin of new theories and claims",
-    "retraction_notice": "a public retraction after an expedition failed",
+    "retraction_notice": "a notice about an expedition's result, headed as a retraction",
     "discovery_report": "the report of an expedition's findings",
     "research_manifesto": "a player announces an expedition's plan",
     "defection_notice": "a rival's offer to a scholar, and the scholar's answer",

@@ -116,6 +116,18 @@ def test_an_accepted_negotiation_says_what_the_games_own_press_says_became_of_th
     assert said[True] and said[False], "the season has both: counter-offers and rivals' offers taken"
 
 
+def test_a_retraction_notice_claims_no_failure_the_game_did_not_report() -> None:
+    """The game heads some landmark and partial outcomes as retraction notices (its catalogue lists all
+    three outcomes): the document says the kind of release without calling the expedition failed."""
+    notices = [project(e) for e in dev_season() if e.payload.get("type") == "retraction_notice"]
+    outcomes = Counter(d.payload["metadata"]["outcome"] for d in notices)
+    assert outcomes["failure"] and outcomes["landmark"] and outcomes["partial"], outcomes
+    for d in notices:
+        failed = d.payload["metadata"]["outcome"] == "failure"
+        assert "Press release (retraction_notice: " in d.content
+        assert failed or not re.search(r"\bfail(ed|ure)\b(?! detail)", d.content, re.IGNORECASE), d.content
+
+
 CATALOGUE = DEV_SEASON.parent.parent / "great-work-event-catalogue.md"
 
 
