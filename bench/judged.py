@@ -34,7 +34,8 @@ judges (every coded value and kind of press release given its meaning in words);
 (`EIGHTH`, `batch="eighth"`), written the same way once the seventh had judged that change, before
 the next one; and a ninth (`NINTH`, `batch="ninth"`), a tenth (`TENTH`, `batch="tenth"`), an
 eleventh (`ELEVENTH`, `batch="eleventh"`), a twelfth (`TWELFTH`, `batch="twelfth"`), a thirteenth
-(`THIRTEENTH`, `batch="thirteenth"`) and a fourteenth (`FOURTEENTH`, `batch="fourteenth"`), each written
+(`THIRTEENTH`, `batch="thirteenth"`), a fourteenth (`FOURTEENTH`, `batch="fourteenth"`) and a fifteenth
+(`FIFTEENTH`, `batch="fifteenth"`), each written
 the same way once the batch before it had judged its change. `bench.quality`
 reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
 ones, the latest batch's most.
@@ -67,6 +68,7 @@ Batch = Literal[
     "twelfth",
     "thirteenth",
     "fourteenth",
+    "fifteenth",
 ]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
@@ -665,9 +667,42 @@ FOURTEENTH: Written = [
 ]  # fmt: skip
 
 
+# A fifteenth batch, written on 2026-12-04 once the fourteenth had judged its change (a negotiation's
+# document saying whose offer was taken), before the next change was tried; as before, only the counts
+# of relevant events (with `Judge`, no search) were looked at before it was scored. Values and
+# wordings the batches before it used little (the programmes money went to, the season's opening grants,
+# the mildest reprimands, recruiting for the church, faction projects, reputation lost on expeditions,
+# the symposium's positions), in the same mix of kinds.
+FIFTEENTH: Written = [
+    ("meaning", "players who backed the proposition at the symposium", {"action": "symposium_vote", "payload": {"vote_option": 1}}, {}),
+    ("meaning", "players who put money into the manuscript rescue", {"action": ["archive_endowment", "faction_investment"], "payload": {"program": "Manuscript Rescue"}}, {}),
+    ("meaning", "the opening grants of influence for the season", {"action": "admin_influence_adjustment", "payload": {"reason": "Opening grant for the season"}}, {}),
+    ("meaning", "players recruiting scholars for the church", {"action": "recruitment_attempt", "payload": {"faction": "religion"}}, {}),
+    ("meaning", "faction projects set up by the council", {"action": "admin_create_faction_project"}, {}),
+    ("meaning", "expeditions that cost their leader a great deal of reputation", {"action": "expedition_resolved", "payload": {"reputation_delta": -25}}, {}),
+    ("meaning", "forgotten figures from the archives stepping into the spotlight", {"action": "sidecast_followup", "payload": {"arc": "archive_ghost", "phase": "spotlight"}}, {}),
+    ("meaning", "gifts to the archive on behalf of industry", {"action": "archive_endowment", "payload": {"faction": "industry"}}, {}),
+    ("meaning", "the mildest reprimands for missing the symposium", {"action": "symposium_reprimand", "payload": {"reprisal_level": 1}}, {}),
+    ("meaning", "scholars taken into the government's service by recruitment", {"action": "recruitment_attempt", "payload": {"faction": "government", "success": True}}, {}),
+    ("sentence", "Which players voted to oppose the proposition?", {"action": "symposium_vote", "payload": {"vote_option": 2}}, {}),
+    ("sentence", "Which recruitment attempts for the government faction failed?", {"action": "recruitment_attempt", "payload": {"faction": "government", "success": False}}, {}),
+    ("sentence", "Which expeditions were launched with thorough preparation and full certainty?", {"action": "launch_expedition", "payload": {"prep_depth": "deep", "confidence": "certain"}}, {}),
+    ("sentence", "Which players gave money to the Translation Bureau?", {"action": ["archive_endowment", "faction_investment"], "payload": {"program": "Translation Bureau"}}, {}),
+    _own("my scholars promoted to Director", {"action": "career_progression", "payload": {"new_tier": "Director"}}, "lenka_h"),
+    _own("recruitments I won", {"action": "recruitment_attempt", "payload": {"success": True}}, "priya_r"),
+    _own("my theories staked on my career", {"action": "submit_theory", "payload": {"confidence": "stake_my_career"}}, "teodor"),
+    ("time", "promotions to Professor", {"action": "career_progression", "payload": {"new_tier": "Professor"}},
+     {"occurred_after": "2025-09-15T00:00:00Z", "occurred_before": "2025-10-15T00:00:00Z"}),
+    ("time", "negotiations resolved", {"action": "negotiation_resolved"},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-20T00:00:00Z"}),
+    ("time", "expeditions queued", {"action": "expedition_queued"},
+     {"occurred_after": "2025-09-20T00:00:00Z", "occurred_before": "2025-10-15T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third,
-    fourth and sixth to fourteenth batches, held out whole, then the fifth, every other one held out."""
+    fourth and sixth to fifteenth batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (
         ("fresh", FRESH),
@@ -682,6 +717,7 @@ def written() -> list[Judged]:
         ("twelfth", TWELFTH),
         ("thirteenth", THIRTEENTH),
         ("fourteenth", FOURTEENTH),
+        ("fifteenth", FIFTEENTH),
     )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
