@@ -600,10 +600,24 @@ def _symposium_vote_reminder(f: Fields) -> tuple[str, str]:
     )
 
 
+#: The symposium's options, as the game's announcement of every topic lists them ("Option 1: Support
+#: the proposition", ...), and what each asks, in the few words a title carries.
+_OPTION = {"1": "to support the proposition", "2": "to oppose the proposition", "3": "to call for further study"}
+
+
+def _option(f: Fields, key: str) -> tuple[str, str]:
+    """(`option 2 (to oppose the proposition)`, `to oppose the proposition`); an option the game's
+    announcements do not list reads as its number alone."""
+    number = f.text(key)
+    asked = _OPTION.get(number)
+    return (f"option {number} ({asked})", asked) if asked else (f"option {number}", f"option {number}")
+
+
 def _symposium_vote(f: Fields) -> tuple[str, str]:
+    option, asked = _option(f, "vote_option")
     return (
-        f"Symposium vote by {f.text('player')}",
-        f"Player {f.text('player')} voted for option {f.text('vote_option')} on symposium topic "
+        f"Symposium vote by {f.text('player')}, {asked}",
+        f"Player {f.text('player')} voted for {option} on symposium topic "
         f"#{f.text('topic_id')} (proposal #{f.text('proposal_id')}; pledge {f.text('pledge_status')}).",
     )
 
@@ -650,10 +664,11 @@ def _votes(votes: dict[str, Any]) -> str:
 
 
 def _symposium_resolved(f: Fields) -> tuple[str, str]:
+    option, _ = _option(f, "winner")
     return (
-        f"Symposium topic #{f.text('topic_id')} resolved: option {f.text('winner')} wins",
+        f"Symposium topic #{f.text('topic_id')} resolved: {option} wins",
         f"The symposium on topic #{f.text('topic_id')} (proposal #{f.text('proposal_id')}) was resolved: "
-        f"option {f.text('winner')} won. Votes: {_votes(f.mapping('votes'))}. Non-voters: "
+        f"{option} won. Votes: {_votes(f.mapping('votes'))}. Non-voters: "
         f"{joined(f.items('non_voters'))}. Penalties: {joined(f.items('penalties'))}.",
     )
 

@@ -132,7 +132,7 @@ def test_a_title_says_the_coded_values_that_define_the_event_when_the_game_wrote
 def test_a_symposium_result_says_how_many_votes_each_option_had() -> None:
     payload = {"topic_id": 2, "winner": "1", "votes": {"1": 5, "3": 1}, "proposal_id": 5, "non_voters": []}
     doc = project(event("symposium_resolved", payload))
-    assert "option 1 won. Votes: 5 for option 1, 1 for option 3." in doc.content
+    assert "option 1 (to support the proposition) won. Votes: 5 for option 1, 1 for option 3." in doc.content
 
 
 def test_point_id_is_stable_and_distinct() -> None:

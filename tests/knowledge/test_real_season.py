@@ -128,6 +128,24 @@ def test_a_retraction_notice_claims_no_failure_the_game_did_not_report() -> None
         assert failed or not re.search(r"\bfail(ed|ure)\b(?! detail)", d.content, re.IGNORECASE), d.content
 
 
+def test_a_symposium_vote_and_result_say_what_the_option_asks_as_the_games_announcement_lists_it() -> None:
+    """Every topic's announcement lists the options ("Option 2: Oppose the proposition"): each vote's
+    and each result's document says the option's meaning in those words."""
+    documents = [project(e) for e in dev_season()]
+    listed = {
+        number: asked.lower()
+        for d in documents
+        if d.subcategory == "symposium_announcement"
+        for number, asked in re.findall(r"Option (\d): ([^\n|]+?)\s*(?:\n|$)", d.payload.get("body") or "")
+    }
+    assert set(listed) == {"1", "2", "3"}, listed
+    votes = [d for d in documents if d.action in ("symposium_vote", "symposium_resolved")]
+    assert votes
+    for d in votes:
+        number = str(d.payload["vote_option" if d.action == "symposium_vote" else "winner"])
+        assert f"option {number} (to {listed[number]})" in d.content, (listed[number], d.content)
+
+
 CATALOGUE = DEV_SEASON.parent.parent / "great-work-event-catalogue.md"
 
 
