@@ -8,7 +8,7 @@ A rule is a dict; every key given must hold (AND):
 - `text`: the regular expression matches the title or the content (case-insensitive);
 - `taken`: a negotiation's outcome by whose offer the scholar took: `rival` (the first offer of its
   `offer_chain`, the rival's own), `counter` (a later one: the employer's counter-offer, so the scholar
-  stayed), `none` (every offer refused);
+  stayed), `none` (every offer refused); a best offer outside its chain is neither;
 - `player` / `scholar`: the event names this id; `thread_of`: the event names the player, or carries
   the code of an expedition or conference whose events name the player;
 - `any`: at least one of these rules holds.
@@ -812,11 +812,14 @@ class Judge:
 
 
 def _taken(payload: dict[str, Any]) -> str:
-    """Whose offer a negotiation's scholar took: `rival`, `counter` or `none` (the `taken` rule)."""
-    chain = payload.get("offer_chain") or []
+    """Whose offer a negotiation's scholar took: `rival`, `counter` or `none` (the `taken` rule); a best
+    offer outside its chain is neither (`unknown`)."""
+    chain, best = payload.get("offer_chain") or [], payload.get("best_offer")
     if payload.get("accepted") is not True:
         return "none"
-    return "rival" if chain and payload.get("best_offer") == chain[0] else "counter"
+    if best not in chain:
+        return "unknown"
+    return "rival" if best == chain[0] else "counter"
 
 
 def _listed(value: Any) -> list[Any]:
