@@ -108,11 +108,30 @@ class Judged:
 # detail" line matches). The game writes retraction notices for landmark and partial outcomes too (12 of
 # the dev season's 30; the catalogue lists all three): on 2026-12-04 those rules were corrected to the
 # notices whose outcome is a failure (the game's own "Outcome: failure"), with the documents.
+#
+# LADDER_READING: five rules (one here, one each of the eleventh and twelfth batches, two of the
+# fourteenth) took the four ranks for one ladder (Fellow, Professor, Director, Visionary), as the
+# documents then said. The game has two tracks of two ranks: the academic track's Fellow then
+# Professor, the industry track's Director then Visionary. In the dev season every Professor was a
+# Fellow first and every Visionary a Director, and a scholar moved onto the other track starts its
+# ranks anew (s.proc-001: Fellow, Professor, Director, Visionary, Fellow, Professor). On 2026-12-04
+# (before the documents were corrected, and with no results read) the four rules of a first, second
+# or highest rank were corrected to both tracks' rank of that step, and the fourteenth batch's
+# "scholars climbing to the third rank" (judged as the promotions to Director) was taken out: there
+# is no third rank, so no event answers it. 355 queries from then on.
+#
+# REPRIMAND_READING: five queries' words (one here, one each of the seventh, ninth, thirteenth and
+# fifteenth batches) take a symposium reprimand for a punishment for missing the symposium or a
+# pledge, as the documents then said. The game writes it over a debt a player owes a faction (in the
+# dev season every one is a seasonal pact's unpaid cost: the same player, faction and reprisal level
+# as the pacts' debts, the first on 2025-09-03, before any symposium; its press says "Outstanding
+# debt"). Their rules judge reprimands, which is right whatever a player thinks they were for; the
+# words are as written.
 WRITTEN: Written = [
     # --- meaning: what happened, in the words players, analysts and agents use -------------------
     ("meaning", "theories their authors bet their careers on",
      {"action": ["submit_theory", "conference_launched"], "payload": {"confidence": "stake_my_career"}}, {}),
-    ("meaning", "scholars promoted to the highest rank", {"action": "career_progression", "payload": {"new_tier": "Visionary"}}, {}),
+    ("meaning", "scholars promoted to the highest rank", {"action": "career_progression", "payload": {"new_tier": ["Professor", "Visionary"]}}, {}),  # LADDER_READING
     ("meaning", "players chatting with each other", {"any": [{"action": "table_talk_post"}, {"press": "table_talk"}]}, {}),
     ("meaning", "expeditions that made a landmark discovery",
      {"any": [{"action": "expedition_resolved", "payload": {"result": "landmark"}},
@@ -549,7 +568,7 @@ ELEVENTH: Written = [
     ("meaning", "carefully prepared expeditions setting off", {"action": "launch_expedition", "payload": {"prep_depth": "deep"}}, {}),
     ("meaning", "scholars moved onto the business track", {"action": "lab_assigned", "payload": {"career_track": "Industry"}}, {}),
     ("meaning", "players trying to win scholars over for the foreign faction", {"action": "recruitment_attempt", "payload": {"faction": "foreign"}}, {}),
-    ("meaning", "scholars taking the first step on the career ladder", {"action": "career_progression", "payload": {"new_tier": "Fellow"}}, {}),
+    ("meaning", "scholars taking the first step on the career ladder", {"action": "career_progression", "payload": {"new_tier": ["Fellow", "Director"]}}, {}),  # LADDER_READING
     ("meaning", "conferences that went well for their authors", {"action": "conference_resolved", "payload": {"outcome": "success"}}, {}),
     ("meaning", "investments in the universities' faction", {"action": "faction_investment", "payload": {"faction": "academia"}}, {}),
     ("meaning", "offers that lured a scholar away", {"action": "negotiation_resolved", "taken": "rival"}, {}),  # NEGOTIATION_READING
@@ -578,7 +597,7 @@ ELEVENTH: Written = [
 # calendar, archive figures), in the same mix of kinds.
 TWELFTH: Written = [
     ("meaning", "votes cast in the symposium for the second option", {"action": "symposium_vote", "payload": {"vote_option": 2}}, {}),
-    ("meaning", "scholars reaching the second rank", {"action": "career_progression", "payload": {"new_tier": "Professor"}}, {}),
+    ("meaning", "scholars reaching the second rank", {"action": "career_progression", "payload": {"new_tier": ["Professor", "Visionary"]}}, {}),  # LADDER_READING
     ("meaning", "scholars won over for the government", {"action": "recruitment_attempt", "payload": {"faction": "government", "success": True}}, {}),
     ("meaning", "desk studies put in the queue", {"action": "expedition_queued", "payload": {"expedition_type": "think_tank"}}, {}),
     ("meaning", "scholars steered into university work", {"action": "lab_assigned", "payload": {"career_track": "Academia"}}, {}),
@@ -638,17 +657,17 @@ THIRTEENTH: Written = [
 # A fourteenth batch, written on 2026-12-04 once the thirteenth had judged its change (conference
 # outcomes in the game's own words, not kept), before the next change was chosen; as before, only the
 # counts of relevant events (with `Judge`, no search) were looked at before it was scored. Values and
-# wordings the batches before it used little (the third option, a first reminder, the third rank, the
-# programmes money went to, bids matched, offers taken), in the same mix of kinds.
+# wordings the batches before it used little (the third option, a first reminder, the third rank:
+# taken out since, LADDER_READING; the programmes money went to, bids matched, offers taken), in the
+# same mix of kinds.
 FOURTEENTH: Written = [
     ("meaning", "scholars who said yes to a rival's offer", {"action": "negotiation_resolved", "taken": "rival"}, {}),  # NEGOTIATION_READING
     ("meaning", "employers matching a rival's bid to keep a scholar", {"action": "counter_offer_created"}, {}),
-    ("meaning", "scholars climbing to the third rank", {"action": "career_progression", "payload": {"new_tier": "Director"}}, {}),
     ("meaning", "the game master's adjustments to players' faction influence", {"action": "admin_influence_adjustment"}, {}),
     ("meaning", "money donated for the night observatory", {"action": ["archive_endowment", "faction_investment"], "payload": {"program": "Night Observatory"}}, {}),
     ("meaning", "votes for the third option at the symposium", {"action": "symposium_vote", "payload": {"vote_option": 3}}, {}),
     ("meaning", "investments in the field hospital", {"action": "faction_investment", "payload": {"program": "Field Hospital"}}, {}),
-    ("meaning", "scholars reaching the very top of the ladder", {"action": "career_progression", "payload": {"new_tier": "Visionary"}}, {}),
+    ("meaning", "scholars reaching the very top of the ladder", {"action": "career_progression", "payload": {"new_tier": ["Professor", "Visionary"]}}, {}),  # LADDER_READING
     ("meaning", "a first reminder to vote in the symposium", {"action": "symposium_vote_reminder", "payload": {"reminder_level": "first"}}, {}),
     ("meaning", "conferences that won the audience over", {"action": "conference_resolved", "payload": {"outcome": "success"}}, {}),
     ("sentence", "Which players submitted theories they were certain of?", {"action": "submit_theory", "payload": {"confidence": "certain"}}, {}),

@@ -1,7 +1,7 @@
 """Search quality: recall@10 and nDCG@10 of each mode and fusion on a judged query set.
 
 `python -m bench.quality` runs on the dev season (`../shared/dev-season/great_work.db`, written by the
-game itself) with the judged set of `bench/judged.py` (356 queries, relevance derived from the payloads
+game itself) with the judged set of `bench/judged.py` (355 queries, relevance derived from the payloads
 by a rule beside each query), and reports each kind of query apart, and the held-out queries apart
 from the rest. `--store DIR` keeps the index between runs (rebuilt when the rendering changes).
 
