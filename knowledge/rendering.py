@@ -98,11 +98,12 @@ _CONFERENCE_OUTCOME = {
     "partial": "partial: a mixed reception",
     "success": "success: the conference went well for its author",
 }
+#: Two tracks of two ranks each; a scholar moved onto the other track starts its ranks anew.
 _TIER = {
-    "Fellow": "Fellow, the first rank of the career ladder",
-    "Professor": "Professor, the second rank",
-    "Director": "Director, the third rank",
-    "Visionary": "Visionary, the highest rank",
+    "Fellow": "Fellow, the first rank of the academic track",
+    "Professor": "Professor, the second and highest rank of the academic track",
+    "Director": "Director, the first rank of the industry track",
+    "Visionary": "Visionary, the second and highest rank of the industry track",
 }
 _PREP = {"shallow": "shallow (little preparation)", "deep": "deep (thorough preparation)"}
 _EXPEDITION_TYPE = {
@@ -208,7 +209,7 @@ _PRESS_KIND = {
     "landmark_preparation": "a team prepares an expedition for a landmark find",
     "symposium_proposal": "a topic proposed for the symposium",
     "archive_endowment": "a gift to the archive",
-    "symposium_reprimand": "a player reprimanded for skipping the symposium",
+    "symposium_reprimand": "a player reprimanded by a faction over an unpaid debt",
     "opportunity_unlocked": "a new opportunity opened to a player",
     "faction_project_update": "progress on a faction's project",
     "conference_scheduled": "a conference announced",
@@ -247,6 +248,11 @@ def filled(text: str, metadata: dict[str, Any]) -> str:
     return _BLANK.sub(value, text, count=MAX_BLANKS)
 
 
+def _press_kind(press_type: str) -> str:
+    """`retraction_notice: a notice about ...`: the kind with what it is, when the game's catalogue lists it."""
+    return f"{press_type}: {_PRESS_KIND[press_type]}" if press_type in _PRESS_KIND else press_type
+
+
 def _press_release(f: Fields) -> tuple[str, str]:
     press_type = f.text("type", "press")
     metadata = f.mapping("metadata")
@@ -254,7 +260,7 @@ def _press_release(f: Fields) -> tuple[str, str]:
     title = f"{press_type.replace('_', ' ').upper()}: {headline}"
     details = _press_metadata(metadata)
     body = filled(f.text("body", ""), metadata)
-    kind = f"{press_type}: {_PRESS_KIND[press_type]}" if press_type in _PRESS_KIND else press_type
+    kind = _press_kind(press_type)
     sentence = f"Press release ({kind}). Headline: {headline}. {body}".strip()
     if details:
         sentence += f" Details: {details}."
@@ -314,7 +320,7 @@ def _press_shared(f: Fields) -> tuple[str, str]:
 def _sideways_press_scheduled(f: Fields) -> tuple[str, str]:
     return (
         f"SIDEWAYS PRESS {f.text('order_code')}: {f.text('headline')}",
-        f"Order {f.text('order_code')} scheduled a {f.text('type', 'press')} item in "
+        f"Order {f.text('order_code')} scheduled a press release ({_press_kind(f.text('type'))}) in "
         f"{f.text('delay_minutes')} minutes. Headline: {f.text('headline')}.",
     )
 
@@ -613,12 +619,18 @@ def _option(f: Fields, key: str) -> tuple[str, str]:
     return (f"option {number} ({asked})", asked) if asked else (f"option {number}", f"option {number}")
 
 
+def _proposal(f: Fields) -> str:
+    """`proposal #5`, or `not from a player's proposal` for a topic with none (the game's own)."""
+    number = f.opt("proposal_id")
+    return f"proposal #{number}" if number else "not from a player's proposal"
+
+
 def _symposium_vote(f: Fields) -> tuple[str, str]:
     option, asked = _option(f, "vote_option")
     return (
         f"Symposium vote by {f.text('player')}, {asked}",
         f"Player {f.text('player')} voted for {option} on symposium topic "
-        f"#{f.text('topic_id')} (proposal #{f.text('proposal_id')}; pledge {f.text('pledge_status')}).",
+        f"#{f.text('topic_id')} ({_proposal(f)}; pledge {f.text('pledge_status')}).",
     )
 
 
@@ -633,16 +645,16 @@ def _symposium_proposal_submitted(f: Fields) -> tuple[str, str]:
 def _symposium_reprimand(f: Fields) -> tuple[str, str]:
     return (
         f"Symposium reprimand for {f.text('player')}",
-        f"Player {f.text('player')} was reprimanded by the {f.text('faction')} faction for skipping the "
-        f"symposium (reprisal level {f.text('reprisal_level')}, {f.text('remaining')} remaining).",
+        f"Player {f.text('player')} was reprimanded by the {f.text('faction')} faction over a debt owed to it, "
+        f"a symposium reprisal (reprisal level {f.text('reprisal_level')}, outstanding debt {f.text('remaining')}).",
     )
 
 
 def _symposium_started(f: Fields) -> tuple[str, str]:
     return (
         f"Symposium opens: {f.text('topic')}",
-        f'The symposium on "{f.text("topic")}" (topic #{f.text("topic_id")}, proposal '
-        f"#{f.text('proposal_id')}) opened. Pledges: {_pledges(f.mapping('pledges'))}.",
+        f'The symposium on "{f.text("topic")}" (topic #{f.text("topic_id")}, {_proposal(f)}) opened. '
+        f"Pledges: {_pledges(f.mapping('pledges'))}.",
     )
 
 
@@ -667,7 +679,7 @@ def _symposium_resolved(f: Fields) -> tuple[str, str]:
     option, _ = _option(f, "winner")
     return (
         f"Symposium topic #{f.text('topic_id')} resolved: {option} wins",
-        f"The symposium on topic #{f.text('topic_id')} (proposal #{f.text('proposal_id')}) was resolved: "
+        f"The symposium on topic #{f.text('topic_id')} ({_proposal(f)}) was resolved: "
         f"{option} won. Votes: {_votes(f.mapping('votes'))}. Non-voters: "
         f"{joined(f.items('non_voters'))}. Penalties: {joined(f.items('penalties'))}.",
     )

@@ -146,6 +146,65 @@ def test_a_symposium_vote_and_result_say_what_the_option_asks_as_the_games_annou
         assert f"option {number} (to {listed[number]})" in d.content, (listed[number], d.content)
 
 
+def test_a_promotion_names_the_track_and_the_rank_the_games_mentorship_press_gives_it() -> None:
+    """The game has two tracks of two ranks (academic: Fellow, Professor; industry: Director,
+    Visionary). Its mentorship press at the moment of a promotion says the track ("progression"), and
+    a "completion" (graduation) when the scholar reached the track's second, highest rank: each
+    promotion's document names that track, and calls the rank the highest exactly then."""
+    documents = [project(e) for e in dev_season()]
+    phases: dict[tuple[str, str, str], str] = {}
+    for d in documents:
+        metadata = d.payload.get("metadata") or {}
+        if d.subcategory == "mentorship_update" and metadata.get("phase") in ("progression", "completion"):
+            moment = metadata["scheduled"]["generated_at"]
+            phases[(metadata["scholar"], moment, metadata["phase"])] = metadata["track"]
+    promotions = [d for d in documents if d.action == "career_progression"]
+    told: Counter[str] = Counter()
+    for d in promotions:
+        key = (d.payload["scholar"], d.occurred_at.isoformat())
+        track = phases.get((*key, "progression"))
+        if track is None:
+            continue
+        words = {"Academia": "academic", "Industry": "industry"}[track]
+        graduated = (*key, "completion") in phases
+        assert f"rank of the {words} track" in d.content, (track, d.content)
+        assert ("second and highest rank" in d.content) == graduated, (graduated, d.content)
+        assert graduated or "the first rank" in d.content, d.content
+        told[f"{track} {graduated}"] += 1
+    assert len(told) == 4 and sum(told.values()) >= len(promotions) - 2, told
+
+
+def test_a_reprimand_says_the_debt_the_games_press_says_and_no_missed_symposium() -> None:
+    """A symposium reprimand is the game's reprisal over a debt a player owes a faction: its press says
+    "Outstanding debt: N", and the dev season's first reprimand comes before any symposium. Each
+    reprimand's document says that debt and claims no symposium was missed."""
+    documents = [project(e) for e in dev_season()]
+    debts = {
+        (m["player_id"], m["faction"], m["reprisal_level"]): d.payload.get("body") or ""
+        for d in documents
+        if d.subcategory == "symposium_reprimand" and (m := d.payload.get("metadata") or {})
+    }
+    reprimands = sorted((d for d in documents if d.action == "symposium_reprimand"), key=lambda d: d.occurred_at)
+    first_symposium = min(d.occurred_at for d in documents if d.action == "symposium_started")
+    assert reprimands and reprimands[0].occurred_at < first_symposium
+    for d in reprimands:
+        p = d.payload
+        body = debts[(p["player"], p["faction"], p["reprisal_level"])]
+        assert f"Outstanding debt: {p['remaining']}." in body, body
+        assert f"outstanding debt {p['remaining']}" in d.content, d.content
+        assert not re.search(r"skip|miss|absen|turn(ed)? up", d.content, re.IGNORECASE), d.content
+
+
+def test_no_document_of_the_season_calls_a_value_unknown_or_misses_its_article() -> None:
+    """A topic the game set itself has no proposal (the dev season's first symposium): its vote, opening
+    and result say so rather than "proposal #unknown"; a sideways order's press item is a press release
+    of a named kind ("a press release (academic_bulletin: ...)"), not "a academic_bulletin item"."""
+    for d in (project(e) for e in dev_season()):
+        assert "unknown" not in d.content, d.content
+        ours = d.content if d.action != "press_release" else ""  # (the game's own text says "a unified")
+        assert not re.search(r"\ba [aeiou]", ours), d.content
+
+
 CATALOGUE = DEV_SEASON.parent.parent / "great-work-event-catalogue.md"
 
 
