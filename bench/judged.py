@@ -34,8 +34,8 @@ judges (every coded value and kind of press release given its meaning in words);
 (`EIGHTH`, `batch="eighth"`), written the same way once the seventh had judged that change, before
 the next one; and a ninth (`NINTH`, `batch="ninth"`), a tenth (`TENTH`, `batch="tenth"`), an
 eleventh (`ELEVENTH`, `batch="eleventh"`), a twelfth (`TWELFTH`, `batch="twelfth"`), a thirteenth
-(`THIRTEENTH`, `batch="thirteenth"`), a fourteenth (`FOURTEENTH`, `batch="fourteenth"`) and a fifteenth
-(`FIFTEENTH`, `batch="fifteenth"`), each written
+(`THIRTEENTH`, `batch="thirteenth"`), a fourteenth (`FOURTEENTH`, `batch="fourteenth"`), a fifteenth
+(`FIFTEENTH`, `batch="fifteenth"`) and a sixteenth (`SIXTEENTH`, `batch="sixteenth"`), each written
 the same way once the batch before it had judged its change. `bench.quality`
 reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
 ones, the latest batch's most.
@@ -69,6 +69,7 @@ Batch = Literal[
     "thirteenth",
     "fourteenth",
     "fifteenth",
+    "sixteenth",
 ]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
@@ -719,9 +720,42 @@ FIFTEENTH: Written = [
 ]  # fmt: skip
 
 
+# A sixteenth batch, written on 2026-12-04 once promotions and reprimands had been read right (found
+# against the game's data, no batch judging it), before the next change was chosen; as before, only the
+# counts of relevant events (with `Judge`, no search) were looked at before it was scored. Values and
+# wordings the batches before it used little (kinds of expedition by their result, the game master
+# taking reputation away, local juniors, the news of a faction's or a reputation's shift, theories
+# drawn from a discovery, statements of regret, nicknames by player), in the same mix of kinds.
+SIXTEENTH: Written = [
+    ("meaning", "large team undertakings launched by players", {"action": "launch_expedition", "payload": {"type": "great_project"}}, {}),
+    ("meaning", "the game master docking a player's reputation", {"action": "admin_reputation_adjustment", "payload": {"delta": list(range(-50, 0))}}, {}),
+    ("meaning", "young local scholars making their first appearance", {"action": "sidecast_followup", "payload": {"arc": "local_junior", "phase": "debut"}}, {}),
+    ("meaning", "think tanks whose research fell flat", {"action": "expedition_resolved", "payload": {"type": "think_tank", "result": "failure"}}, {}),
+    ("meaning", "fieldwork that paid off", {"action": "expedition_resolved", "payload": {"type": "field", "result": "success"}}, {}),
+    ("meaning", "a faction warming to a player after a discovery", {"press": "faction_shift"}, {}),
+    ("meaning", "a player's standing raised by a landmark achievement", {"press": "reputation_shift"}, {}),
+    ("meaning", "theories that grew out of an expedition's discovery", {"press": "discovery_theory"}, {}),
+    ("meaning", "official statements regretting that a scholar left", {"press": "faction_statement", "text": "regret"}, {}),
+    ("meaning", "gifts to the archive not earmarked for any programme", {"action": "archive_endowment", "payload": {"program": None}}, {}),
+    ("sentence", "Which think tanks ended in a landmark discovery?", {"action": "expedition_resolved", "payload": {"type": "think_tank", "result": "landmark"}}, {}),
+    ("sentence", "Which scholars did teodor give a nickname?", {"action": "nickname_adopted", "player": "teodor"}, {}),
+    ("sentence", "Which scholars moved up to Visionary?", {"action": "career_progression", "payload": {"new_tier": "Visionary"}}, {}),
+    ("sentence", "Why did the game master pause the game?", {"action": "game_paused"}, {}),
+    _own("my think tanks that failed", {"action": "expedition_resolved", "payload": {"type": "think_tank", "result": "failure"}}, "amara.o"),
+    _own("nicknames I gave to scholars", {"action": "nickname_adopted"}, "lenka_h"),
+    _own("reputation the game master took from me", {"action": "admin_reputation_adjustment", "payload": {"delta": list(range(-50, 0))}}, "marguerite"),
+    ("time", "scholars given nicknames", {"action": "nickname_adopted"},
+     {"occurred_after": "2025-09-10T00:00:00Z", "occurred_before": "2025-09-30T00:00:00Z"}),
+    ("time", "think tanks that failed", {"action": "expedition_resolved", "payload": {"type": "think_tank", "result": "failure"}},
+     {"occurred_after": "2025-09-01T00:00:00Z", "occurred_before": "2025-09-20T00:00:00Z"}),
+    ("time", "reputation changes made by the game master", {"action": "admin_reputation_adjustment"},
+     {"occurred_after": "2025-09-20T00:00:00Z", "occurred_before": "2025-10-15T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third,
-    fourth and sixth to fifteenth batches, held out whole, then the fifth, every other one held out."""
+    fourth and sixth to sixteenth batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (
         ("fresh", FRESH),
@@ -737,6 +771,7 @@ def written() -> list[Judged]:
         ("thirteenth", THIRTEENTH),
         ("fourteenth", FOURTEENTH),
         ("fifteenth", FIFTEENTH),
+        ("sixteenth", SIXTEENTH),
     )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]
