@@ -514,7 +514,7 @@ def _taken(f: Fields) -> tuple[str, str, str]:
     chain, best = f.raw("offer_chain"), f.raw("best_offer")
     chained = isinstance(chain, list) and type(best) is int and best in chain
     if f.raw("accepted") is not True:
-        return "offer rejected", "", "rejected: the scholar stayed where they were"
+        return "all offers rejected", "", "rejected, as were all offers: the scholar stayed with their current patron"
     if chained and chain[0] == best:
         return "the rival's offer accepted", ", the rival's offer,", "accepted: the scholar changed sides"
     if chained:
@@ -678,8 +678,8 @@ def _votes(votes: dict[str, Any]) -> str:
 def _symposium_resolved(f: Fields) -> tuple[str, str]:
     option, _ = _option(f, "winner")
     return (
-        f"Symposium topic #{f.text('topic_id')} resolved: {option} wins",
-        f"The symposium on topic #{f.text('topic_id')} ({_proposal(f)}) was resolved: "
+        f"Symposium result, topic #{f.text('topic_id')}: {option} won",
+        f"The symposium on topic #{f.text('topic_id')} ({_proposal(f)}) has concluded. Result: "
         f"{option} won. Votes: {_votes(f.mapping('votes'))}. Non-voters: "
         f"{joined(f.items('non_voters'))}. Penalties: {joined(f.items('penalties'))}.",
     )
@@ -691,8 +691,8 @@ def _symposium_resolved(f: Fields) -> tuple[str, str]:
 def _table_talk_post(f: Fields) -> tuple[str, str]:
     speaker = f.opt("display_name") or f.text("player")
     return (
-        f"Table talk from {speaker}",
-        f'{speaker} (player {f.text("player")}) said at the table, in the players\' open chat: "{f.text("message")}"',
+        f"Table talk post from {speaker}",
+        f'{speaker} (player {f.text("player")}) posted at the table, in the players\' open chat: "{f.text("message")}"',
     )
 
 

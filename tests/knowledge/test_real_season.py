@@ -94,10 +94,11 @@ def test_a_defection_says_the_scholar_changed_sides_and_any_other_outcome_is_not
     assert "changed sides" not in stayed and "and stayed" not in stayed and "foreign faction: stayed (" in stayed
 
 
-def test_an_accepted_negotiation_says_what_the_games_own_press_says_became_of_the_scholar() -> None:
+def test_a_negotiation_says_what_the_games_own_press_says_became_of_the_scholar() -> None:
     """The best offer accepted is the rival's (the scholar leaves) or the employer's counter-offer (the
     scholar stays): the game's press release about it ("Defects to ...", "Remains with ...", found by
-    its `offer_id`) and the event's document agree, for every accepted negotiation of the season."""
+    its `offer_id`) and the event's document agree, for every accepted negotiation of the season; a
+    refused one is every offer refused, as the game's press says ("Rejects All Offers")."""
     documents = [project(e) for e in dev_season()]
     press = {
         d.payload["metadata"]["offer_id"]: d.title
@@ -114,6 +115,17 @@ def test_an_accepted_negotiation_says_what_the_games_own_press_says_became_of_th
         assert ("the scholar changed sides" in d.content) != stayed, (headline, d.content)
         said[stayed] += 1
     assert said[True] and said[False], "the season has both: counter-offers and rivals' offers taken"
+    refused = [d for d in documents if d.action == "negotiation_resolved" and d.payload["accepted"] is False]
+    all_refused = [
+        d.title
+        for d in documents
+        if d.action == "press_release"
+        and d.subcategory == "negotiation_resolved"
+        and d.payload["metadata"].get("all_rejected")
+    ]
+    assert refused and len(all_refused) == len(refused), (len(all_refused), len(refused))
+    assert all("Rejects All Offers" in headline for headline in all_refused), all_refused
+    assert all("all offers rejected" in d.title and "as were all offers" in d.content for d in refused)
 
 
 def test_a_retraction_notice_claims_no_failure_the_game_did_not_report() -> None:
@@ -144,6 +156,8 @@ def test_a_symposium_vote_and_result_say_what_the_option_asks_as_the_games_annou
     for d in votes:
         number = str(d.payload["vote_option" if d.action == "symposium_vote" else "winner"])
         assert f"option {number} (to {listed[number]})" in d.content, (listed[number], d.content)
+        said = f"has concluded. Result: option {number} "  # the game's resolution: "has concluded. Result: ..."
+        assert d.action == "symposium_vote" or said in d.content, d.content
 
 
 def test_a_promotion_names_the_track_and_the_rank_the_games_mentorship_press_gives_it() -> None:
