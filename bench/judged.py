@@ -35,7 +35,8 @@ judges (every coded value and kind of press release given its meaning in words);
 the next one; and a ninth (`NINTH`, `batch="ninth"`), a tenth (`TENTH`, `batch="tenth"`), an
 eleventh (`ELEVENTH`, `batch="eleventh"`), a twelfth (`TWELFTH`, `batch="twelfth"`), a thirteenth
 (`THIRTEENTH`, `batch="thirteenth"`), a fourteenth (`FOURTEENTH`, `batch="fourteenth"`), a fifteenth
-(`FIFTEENTH`, `batch="fifteenth"`) and a sixteenth (`SIXTEENTH`, `batch="sixteenth"`), each written
+(`FIFTEENTH`, `batch="fifteenth"`), a sixteenth (`SIXTEENTH`, `batch="sixteenth"`) and a seventeenth
+(`SEVENTEENTH`, `batch="seventeenth"`), each written
 the same way once the batch before it had judged its change. `bench.quality`
 reports each apart, and every kind's held-out queries apart. The figures that count are the held-out
 ones, the latest batch's most.
@@ -70,6 +71,7 @@ Batch = Literal[
     "fourteenth",
     "fifteenth",
     "sixteenth",
+    "seventeenth",
 ]
 #: Queries written by hand: (kind, query, rule, filters).
 Written = list[tuple[str, str, Rule, dict[str, str]]]
@@ -753,9 +755,42 @@ SIXTEENTH: Written = [
 ]  # fmt: skip
 
 
+# A seventeenth batch, written on 2026-12-04 once the sixteenth had judged its change (three documents
+# in the game's own words), before the next change was chosen; as before, only the counts of relevant
+# events (with `Judge`, no search) were looked at before it was scored. Values and wordings the
+# batches before it used little (graduations, conferences launched with full confidence, fieldwork
+# prepared with care, archive ghosts settling in, refusals on the defection wire, queued think tanks,
+# a rival's poaching by name, a year by number), in the same mix of kinds.
+SEVENTEENTH: Written = [
+    ("meaning", "scholars graduating from their mentorship", {"press": "mentorship_update", "text": "phase: completion"}, {}),
+    ("meaning", "conferences launched with complete confidence", {"action": "conference_launched", "payload": {"confidence": "certain"}}, {}),
+    ("meaning", "fieldwork prepared with great care", {"action": "launch_expedition", "payload": {"type": "field", "prep_depth": "deep"}}, {}),
+    ("meaning", "forgotten figures from the archives settling in", {"action": "sidecast_followup", "payload": {"arc": "archive_ghost", "phase": "integration"}}, {}),
+    ("meaning", "the moment play started again after a pause", {"action": "game_resumed"}, {}),
+    ("meaning", "recruiting for foreign academies that worked", {"action": "recruitment_attempt", "payload": {"faction": "foreign", "success": True}}, {}),
+    ("meaning", "wires reporting a scholar who refused to defect", {"press": "defection_notice", "text": "refused"}, {}),
+    ("meaning", "escalating reminders to vote in the symposium", {"action": "symposium_vote_reminder", "payload": {"reminder_level": "escalation"}}, {}),
+    ("meaning", "think tanks queued up and waiting to start", {"action": "expedition_queued", "payload": {"expedition_type": "think_tank"}}, {}),
+    ("meaning", "players putting influence behind the universities", {"action": "faction_investment", "payload": {"faction": "academia"}}, {}),
+    ("sentence", "Which scholars did lenka_h try to poach?", {"action": "offer_created", "player": "lenka_h"}, {}),
+    ("sentence", "When did the year 1930 begin?", {"action": "timeline_advanced", "payload": {"current_year": 1930}}, {}),
+    ("sentence", "Which recruitment attempts for the religious faction succeeded?", {"action": "recruitment_attempt", "payload": {"faction": "religion", "success": True}}, {}),
+    ("sentence", "Which mentorships did b.sato begin?", {"action": "mentorship_activated", "player": "b.sato"}, {}),
+    _own("my conferences launched on a hunch", {"action": "conference_launched", "payload": {"confidence": "suspect"}}, "teodor"),
+    _own("my failed recruitment attempts", {"action": "recruitment_attempt", "payload": {"success": False}}, "amara.o"),
+    _own("scholars I moved to another track", {"action": "lab_assigned"}, "priya_r"),
+    ("time", "conferences resolved", {"action": "conference_resolved"},
+     {"occurred_after": "2025-09-10T00:00:00Z", "occurred_before": "2025-09-25T00:00:00Z"}),
+    ("time", "theories submitted", {"action": "submit_theory"},
+     {"occurred_after": "2025-10-01T00:00:00Z", "occurred_before": "2025-10-15T00:00:00Z"}),
+    ("time", "expeditions resolved", {"action": "expedition_resolved"},
+     {"occurred_after": "2025-09-20T00:00:00Z", "occurred_before": "2025-10-10T00:00:00Z"}),
+]  # fmt: skip
+
+
 def written() -> list[Judged]:
     """The hand-written queries: the first batch, every third one held out, then the fresh, third,
-    fourth and sixth to sixteenth batches, held out whole, then the fifth, every other one held out."""
+    fourth and sixth to seventeenth batches, held out whole, then the fifth, every other one held out."""
     first = [Judged(k, q, r, f, held_out=i % 3 == 2) for i, (k, q, r, f) in enumerate(WRITTEN)]
     later: tuple[tuple[Batch, Written], ...] = (
         ("fresh", FRESH),
@@ -772,6 +807,7 @@ def written() -> list[Judged]:
         ("fourteenth", FOURTEENTH),
         ("fifteenth", FIFTEENTH),
         ("sixteenth", SIXTEENTH),
+        ("seventeenth", SEVENTEENTH),
     )
     whole = [Judged(k, q, r, f, held_out=True, batch=b) for b, batch in later for k, q, r, f in batch]
     fifth = [Judged(k, q, r, f, held_out=i % 2 == 1, batch="fifth") for i, (k, q, r, f) in enumerate(FIFTH)]

@@ -1,7 +1,7 @@
 """Search quality: recall@10 and nDCG@10 of each mode and fusion on a judged query set.
 
 `python -m bench.quality` runs on the dev season (`../shared/dev-season/great_work.db`, written by the
-game itself) with the judged set of `bench/judged.py` (375 queries, relevance derived from the payloads
+game itself) with the judged set of `bench/judged.py` (395 queries, relevance derived from the payloads
 by a rule beside each query), and reports each kind of query apart, and the held-out queries apart
 from the rest. `--store DIR` keeps the index between runs (rebuilt when the rendering changes).
 
@@ -140,7 +140,7 @@ async def _score(
 ) -> dict[tuple[str, str], list[tuple[float, float]]]:
     """Every mode on every judged query: (recall@10, nDCG@10) by (group, mode); a query counts in its
     kind, in `all`, in `held_out` or `tuned` and in `held_out:<kind>` or `tuned:<kind>`, and one of a
-    later batch in `held_out_<batch>` or `tuned_<batch>` (`held_out_fresh`, ..., `held_out_sixteenth`)."""
+    later batch in `held_out_<batch>` or `tuned_<batch>` (`held_out_fresh`, ..., `held_out_seventeenth`)."""
     scores: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for judged in queries:
         for mode, options in MODES.items():
