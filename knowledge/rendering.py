@@ -163,6 +163,11 @@ def meaning(fields: Fields, key: str, glossary: dict[str, str]) -> str:
     return glossary.get(value, value)
 
 
+def _gloss(fields: Fields, key: str, glossary: dict[str, str]) -> str:
+    """What a coded value means, without the code (`a local junior scholar`); an unknown one reads as itself."""
+    return meaning(fields, key, glossary).split(": ", 1)[-1]
+
+
 def change(fields: Fields, key: str, what: str) -> str:
     """A signed change in words, after its subject: `lost 5 reputation`, `gained 3 reputation`, `saw no
     change in reputation`; a value that is not a number reads as itself."""
@@ -482,7 +487,7 @@ def _mentorship_activated(f: Fields) -> tuple[str, str]:
 
 def _followup_resolved(f: Fields) -> tuple[str, str]:
     return (
-        f"Follow-up {f.text('kind')} resolved for {f.text('scholar')}",
+        f"Follow-up {f.text('kind')} resolved for {f.text('scholar')}: {_gloss(f, 'kind', _FOLLOWUP_KIND)}",
         f"A follow-up (order #{f.text('order_id')}) involving scholar {scholar(f)} was resolved: "
         f"{meaning(f, 'kind', _FOLLOWUP_KIND)}.",
     )
@@ -544,7 +549,8 @@ def _nickname_adopted(f: Fields) -> tuple[str, str]:
 
 def _sidecast_followup(f: Fields) -> tuple[str, str]:
     return (
-        f"Sidecast {f.text('arc')} {f.text('phase')} for {f.text('scholar')}",
+        f"Sidecast {f.text('arc')} {f.text('phase')} for {f.text('scholar')}: {_gloss(f, 'arc', _SIDECAST_ARC)}, "
+        f"{_gloss(f, 'phase', _PHASE)}",
         f"The side story of scholar {scholar(f)}, who came into the game through an expedition (a sidecast), "
         f"went on, sponsored by player {f.text('sponsor')}. Arc: {meaning(f, 'arc', _SIDECAST_ARC)}; phase: "
         f"{meaning(f, 'phase', _PHASE)}.",
@@ -600,7 +606,7 @@ def _admin_force_defection(f: Fields) -> tuple[str, str]:
 
 def _symposium_vote_reminder(f: Fields) -> tuple[str, str]:
     return (
-        f"Symposium vote reminder for {f.text('player')}",
+        f"Symposium vote reminder for {f.text('player')}: {_gloss(f, 'reminder_level', _REMINDER)}",
         f"Player {f.text('player')} was reminded ({meaning(f, 'reminder_level', _REMINDER)}) to vote on "
         f"symposium topic #{f.text('topic_id')}; pledge {f.text('pledge_amount')}.",
     )

@@ -127,6 +127,19 @@ def test_a_title_says_the_coded_values_that_define_the_event_when_the_game_wrote
     )
     untracked = {**mentorship, "career_track": None}
     assert project(event("mentorship_queued", untracked)).title == "Mentorship of s.ito queued"
+    story = {"scholar": "s.ito", "arc": "archive_ghost", "phase": "spotlight", "sponsor": "p.ada"}
+    assert (
+        project(event("sidecast_followup", story)).title
+        == "Sidecast archive_ghost spotlight for s.ito: a forgotten figure from the archives, in the spotlight"
+    )
+    followup = {"scholar": "s.ito", "kind": "recruitment_grudge", "order_id": 3}
+    assert project(event("followup_resolved", followup)).title.endswith(
+        ": a scholar's grudge after a failed recruitment"
+    )
+    reminder = {"topic_id": 1, "player": "p.ada", "reminder_level": "escalation", "pledge_amount": 2}
+    assert project(event("symposium_vote_reminder", reminder)).title.endswith(": a second, sterner reminder")
+    odd = {**story, "arc": "a_new_arc"}  # a value the glossary does not know reads as itself
+    assert project(event("sidecast_followup", odd)).title.endswith(": a_new_arc, in the spotlight")
 
 
 def test_a_symposium_result_says_how_many_votes_each_option_had() -> None:
