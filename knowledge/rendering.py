@@ -165,7 +165,8 @@ def meaning(fields: Fields, key: str, glossary: dict[str, str]) -> str:
 
 def _gloss(fields: Fields, key: str, glossary: dict[str, str]) -> str:
     """What a coded value means, without the code (`a local junior scholar`); an unknown one reads as itself."""
-    return meaning(fields, key, glossary).split(": ", 1)[-1]
+    value = fields.text(key)
+    return glossary[value].split(": ", 1)[-1] if value in glossary else value
 
 
 def change(fields: Fields, key: str, what: str) -> str:
