@@ -130,6 +130,10 @@ class Judged:
 # as the pacts' debts, the first on 2025-09-03, before any symposium; its press says "Outstanding
 # debt"). Their rules judge reprimands, which is right whatever a player thinks they were for; the
 # words are as written.
+# PARTIES_READING: two rules (one each of the fifth and fourteenth batches) took a player's counter-
+# offers for the counter-offers naming the player, which was the same while a counter-offer named its
+# patron only. Since the bridge carries a negotiation's parties (the rival too), those rules judge by
+# the patron who made it (`payload.patron`), the same events as before on the documents before it.
 WRITTEN: Written = [
     # --- meaning: what happened, in the words players, analysts and agents use -------------------
     ("meaning", "theories their authors bet their careers on",
@@ -350,7 +354,7 @@ def _own(query: str, rule: Rule, player: str, whose: str = "player") -> tuple[st
 FIFTH: Written = [
     _own("scholars I promoted", {"action": "career_progression"}, "lenka_h"),
     _own("expeditions I sent out", {"action": "launch_expedition"}, "priya_r"),
-    _own("counter-offers I made to keep my scholars", {"action": "counter_offer_created"}, "priya_r"),
+    _own("counter-offers I made to keep my scholars", {"action": "counter_offer_created", "payload": {"patron": "priya_r"}}, "priya_r"),  # PARTIES_READING
     _own("my votes in the symposium", {"action": "symposium_vote"}, "b.sato"),
     _own("stories I shared", {"action": "press_shared"}, "teodor"),
     _own("conferences I organised", {"action": "conference_launched"}, "b.sato"),
@@ -677,7 +681,7 @@ FOURTEENTH: Written = [
     ("sentence", "Which conferences were launched on a hunch?", {"action": "conference_launched", "payload": {"confidence": "suspect"}}, {}),
     ("sentence", "Which offers did scholars turn down?", {"action": "negotiation_resolved", "payload": {"accepted": False}}, {}),
     ("sentence", "Which players invested in the government faction?", {"action": "faction_investment", "payload": {"faction": "government"}}, {}),
-    _own("my counter-offers", {"action": "counter_offer_created"}, "amara.o"),
+    _own("my counter-offers", {"action": "counter_offer_created", "payload": {"patron": "amara.o"}}, "amara.o"),  # PARTIES_READING
     _own("expeditions of mine that went well", {"action": "expedition_resolved", "payload": {"result": ["success", "landmark"]}}, "priya_r"),
     _own("my symposium votes", {"action": "symposium_vote"}, "lenka_h"),
     ("time", "offers accepted", {"action": "negotiation_resolved", "payload": {"accepted": True}},

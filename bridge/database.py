@@ -44,6 +44,15 @@ class YearChange:
     before: int  # the year before it
 
 
+@dataclass(frozen=True)
+class Directory:
+    """What the game's other tables say about the ids its rows carry: who each player and scholar is
+    (`names`), and whose each offer is (`offers`)."""
+
+    names: dict[str, str]
+    offers: dict[int, dict[str, str]]
+
+
 class GameDatabase:
     """The game's database, read-only."""
 
@@ -86,6 +95,26 @@ class GameDatabase:
                 name = _json_object(data).get("name")
                 if isinstance(name, str) and name:
                     found[scholar_id] = name
+        return found
+
+    def directory(self) -> Directory:
+        """The names and offers as they are now (read again whenever new rows are published)."""
+        return Directory(self.names(), self.offers())
+
+    def offers(self) -> dict[int, dict[str, str]]:
+        """Who each offer of the `offers` table is between: {offer id: {"scholar", "rival", "patron"}}.
+        A negotiation's result and a counter-offer name only offer ids; this says whose they are. A
+        database without the table (or a row that is not readable) gives none."""
+        found: dict[int, dict[str, str]] = {}
+        with self._read() as db:
+            try:
+                rows = db.execute("SELECT id, scholar_id, payload FROM offers").fetchall()
+            except sqlite3.OperationalError:  # no such table
+                return found
+        for offer_id, scholar_id, payload in rows:
+            terms = _json_object(payload)
+            parties = {"scholar": scholar_id, "rival": terms.get("rival_id"), "patron": terms.get("patron_id")}
+            found[int(offer_id)] = {k: v for k, v in parties.items() if isinstance(v, str) and v}
         return found
 
     def year_changes(self, up_to_id: int | None = None) -> list[YearChange]:

@@ -5,6 +5,8 @@
 - `game_time` is the game's year (`Y1923`), carried forward from `timeline_advanced` events: the
   database keeps only the current year, and no day.
 - `names`: who the payload's player and scholar ids are, in words.
+- `parties`: whose offers a negotiation's result and a counter-offer are about (the scholar, the rival,
+  the employer), read from the game's `offers` table: those events name only offer ids.
 - The key is the entity the event is about, so its events keep their order on one partition; a row
   that names none (two thirds of a season: scheduled press, digests) is keyed by its own event id, so
   those spread over every partition instead of piling up on a few keys such as the action's name.
@@ -15,9 +17,9 @@ from __future__ import annotations
 import bisect
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
-from bridge.database import Row, YearChange
+from bridge.database import Directory, Row, YearChange
 from schemas.events import MAX_NAMES, SCHEMA_VERSION, entity_key
 
 
@@ -53,7 +55,11 @@ class Calendar:
         return self._years[index - 1] if index else self._first
 
 
-def record(row: Row, calendar: Calendar, names: dict[str, str]) -> tuple[bytes, bytes]:
+#: Where an action's payload names the offer its negotiation began with.
+_FIRST_OFFER: Final = {"negotiation_resolved": "offer_chain", "counter_offer_created": "original_offer_id"}
+
+
+def record(row: Row, calendar: Calendar, directory: Directory) -> tuple[bytes, bytes]:
     """The (key, value) of a row's Kafka record."""
     if row.table == "events":
         action = row.values["action"]
@@ -77,11 +83,21 @@ def record(row: Row, calendar: Calendar, names: dict[str, str]) -> tuple[bytes, 
     year = calendar.year_at(row.timestamp)
     if year is not None:
         envelope["game_time"] = f"Y{year}"
-    named = _names_in(payload, names)
+    parties = _parties(action, payload, directory.offers)
+    if parties:
+        envelope["parties"] = parties
+    named = {**_names_in(payload, directory.names), **_names_in(parties, directory.names)}
     if named:
         envelope["names"] = named
     key = entity_key(payload) if isinstance(payload, dict) else None
     return (key or envelope["event_id"]).encode(), json.dumps(envelope, ensure_ascii=False).encode()
+
+
+def _parties(action: str, payload: Any, offers: dict[int, dict[str, str]]) -> dict[str, str]:
+    """Who the negotiation an event is about is between, by the first offer its payload names."""
+    named = payload.get(_FIRST_OFFER[action]) if action in _FIRST_OFFER and isinstance(payload, dict) else None
+    first = named[0] if isinstance(named, list) and named else named
+    return dict(offers.get(first, {})) if isinstance(first, int) and not isinstance(first, bool) else {}
 
 
 def _parsed(text: Any) -> Any:

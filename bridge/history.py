@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bridge.database import TABLES, GameDatabase, Table
+from bridge.database import TABLES, Directory, GameDatabase, Table
 from bridge.envelope import Calendar, record
 
 
 def records(database: GameDatabase, limit_per_table: int | None = None, page_rows: int = 1000) -> Iterator[bytes]:
     """The record value of every row (or the first `limit_per_table` of each table), table by table."""
     calendar = Calendar(database.year_changes(), database.current_year())
-    names = database.names()
+    directory = database.directory()
     for table in TABLES:
-        yield from _table(database, table, calendar, names, limit_per_table, page_rows)
+        yield from _table(database, table, calendar, directory, limit_per_table, page_rows)
 
 
 def _table(
-    database: GameDatabase, table: Table, calendar: Calendar, names: dict[str, str], limit: int | None, page: int
+    database: GameDatabase, table: Table, calendar: Calendar, directory: Directory, limit: int | None, page: int
 ) -> Iterator[bytes]:
     after, left = 0, limit
     while left is None or left > 0:
@@ -26,7 +26,7 @@ def _table(
         if not rows:
             return
         for row in rows:
-            yield record(row, calendar, names)[1]
+            yield record(row, calendar, directory)[1]
         after = rows[-1].id
         if left is not None:
             left -= len(rows)

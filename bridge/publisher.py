@@ -21,7 +21,7 @@ import structlog
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from bridge import checkpoint
-from bridge.database import TABLES, GameDatabase, Row, Table, year_change
+from bridge.database import TABLES, Directory, GameDatabase, Row, Table, year_change
 from bridge.envelope import Calendar, record
 from bridge.health import BridgeHealth
 from knowledge.metrics import BRIDGE_LAG, BRIDGE_LAST_ID, BRIDGE_ROWS_PUBLISHED, BRIDGE_ROWS_UNPUBLISHABLE
@@ -95,15 +95,15 @@ class Bridge:
     async def _cycle(self, position: dict[Table, int], calendar: Calendar) -> int:
         """One page of each table that has new rows; the number of rows published."""
         ends = await asyncio.to_thread(self._db.last_ids)
-        names: dict[str, str] | None = None
+        directory: Directory | None = None
         moved = 0
         for table in TABLES:
             rows = await asyncio.to_thread(self._db.page, table, position[table], self._page_rows)
             if not rows:
                 continue
-            if names is None:
-                names = await asyncio.to_thread(self._db.names)
-            await self._publish(rows, calendar, names)
+            if directory is None:
+                directory = await asyncio.to_thread(self._db.directory)
+            await self._publish(rows, calendar, directory)
             position[table] = rows[-1].id
             await asyncio.to_thread(checkpoint.save, self._state_file, position)
             moved += len(rows)
@@ -117,7 +117,7 @@ class Bridge:
             self._progress.update(sum(position.values()), max(sum(ends.values()), sum(position.values())))
         return moved
 
-    async def _publish(self, rows: list[Row], calendar: Calendar, names: dict[str, str]) -> None:
+    async def _publish(self, rows: list[Row], calendar: Calendar, directory: Directory) -> None:
         """Send every row of a page and wait until the brokers acknowledged each one."""
         sent: list[tuple[Row, asyncio.Future[Any]]] = []
         for row in rows:
@@ -125,7 +125,7 @@ class Bridge:
                 change = year_change(row.timestamp, row.values.get("payload"))
                 if change is not None:
                     calendar.advance(change)
-            key, value = record(row, calendar, names)
+            key, value = record(row, calendar, directory)
             try:
                 sent.append((row, await self._producer.send(self._topic, value=value, key=key)))
             except MessageSizeTooLargeError:

@@ -115,6 +115,9 @@ class _Ids:
         if event.action in _SCHOLAR_BY_ID:
             scholars = _strings([payload.get("id")]) + scholars
         players = _scalar_values(sources, _PLAYER_KEYS) + _list_values(sources, _PLAYER_LIST_KEYS)
+        parties = event.parties
+        scholars += [parties["scholar"]] if _SCHOLAR_ID.match(parties.get("scholar", "")) else []
+        players += [parties[p] for p in ("rival", "patron") if p in parties]
         self.scholar_ids = _unique(scholars)
         self.player_ids = _unique(p for p in players if _PLAYER_ID.match(p) and p not in self.scholar_ids)
         codes = _scalar_values(sources, ("code", *_EXPEDITION_KEYS))
@@ -161,7 +164,7 @@ def project(event: GameEvent, source: KafkaSource | None = None) -> DocumentBase
     game_time = event.parsed_game_time
     when = event.occurred_at.strftime("%Y-%m-%d %H:%M UTC%z").replace("UTC+0000", "UTC")
     clock = f"game time {game_time}, " if game_time else ""
-    who = _who(event, ids)
+    who = " ".join(part for part in (_between(event), _who(event, ids)) if part)
     sentence = f"{sentence} {who}" if who else sentence
     content = f"{sentence} [{clock}{when}]"
     press_type = event.press().type if event.action == "press_release" else None
@@ -189,6 +192,20 @@ def project(event: GameEvent, source: KafkaSource | None = None) -> DocumentBase
     document = _build(category, event, common)
     document._sentence = sentence
     return document
+
+
+def _between(event: GameEvent) -> str:
+    """Whose negotiation it is, from the parties its envelope carries ("Between: the rival player
+    lenka_h and the employer, player priya_r, over scholar s.proc-021."); empty when it carries none."""
+    p = event.parties
+    sides = [
+        f"the rival player {p['rival']}" if "rival" in p else "",
+        f"the employer, player {p['patron']}" if "patron" in p else "",
+    ]
+    named = " and ".join(side for side in sides if side)
+    over = f"over scholar {p['scholar']}" if "scholar" in p else ""
+    said = ", ".join(part for part in (named, over) if part)
+    return f"Between: {said}." if said else ""
 
 
 def _who(event: GameEvent, ids: _Ids) -> str:

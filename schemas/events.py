@@ -32,6 +32,18 @@ MAX_NAME_CHARS: Final = 200
 ENTITY_FIELDS: Final = ("code", "expedition_code", "scholar", "scholar_id", "player", "player_id")
 
 
+#: The parties of a negotiation an envelope may name (`GameEvent.parties`).
+PARTIES: Final = ("scholar", "rival", "patron")
+
+
+def _texts_that_fit(value: Any, most: int) -> dict[str, str]:
+    """The text-to-text pairs of `value` that fit: at most `most`, ids and texts cut to MAX_NAME_CHARS."""
+    if not isinstance(value, dict):
+        return {}
+    fitting = ((k, v) for k, v in value.items() if isinstance(k, str) and isinstance(v, str) and v)
+    return dict(itertools.islice(((k, v[:MAX_NAME_CHARS]) for k, v in fitting if len(k) <= MAX_NAME_CHARS), most))
+
+
 class GameTime(BaseModel):
     """The game's own clock, written as "Y57.D19" (year 57, day 19), or "Y1923" (the year alone: the
     game's database keeps no day, so the bridge sends the year it carries forward)."""
@@ -69,16 +81,22 @@ class GameEvent(BaseModel):
     #: fit (a name that is not text, an id or name too long, more than MAX_NAMES) is left out or cut,
     #: never a reason to refuse the event.
     names: dict[str, str] = Field(default_factory=dict)
+    #: Whose negotiation a `negotiation_resolved` or `counter_offer_created` is about, which its payload
+    #: tells by offer ids only: {"scholar": "s.proc-021", "rival": "lenka_h", "patron": "priya_r"} (the
+    #: bridge reads it from the game's `offers` table). An aid as `names` is: what does not fit (another
+    #: key, a value that is not text or is too long) is left out, never a reason to refuse the event.
+    parties: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("names", mode="before")
     @classmethod
     def _names_that_fit(cls, value: Any) -> dict[str, str]:
-        if not isinstance(value, dict):
-            return {}
-        fitting = ((k, v) for k, v in value.items() if isinstance(k, str) and isinstance(v, str) and v)
-        return dict(
-            itertools.islice(((k, v[:MAX_NAME_CHARS]) for k, v in fitting if len(k) <= MAX_NAME_CHARS), MAX_NAMES)
-        )
+        return _texts_that_fit(value, MAX_NAMES)
+
+    @field_validator("parties", mode="before")
+    @classmethod
+    def _parties_that_fit(cls, value: Any) -> dict[str, str]:
+        fitting = _texts_that_fit(value, MAX_NAMES)
+        return {k: v for k, v in fitting.items() if k in PARTIES and len(v) < MAX_NAME_CHARS}
 
     @field_validator("event_id")
     @classmethod

@@ -107,6 +107,23 @@ async def test_the_dev_season_is_published_once_per_row_with_stable_ids_years_na
     assert by_id[f"events:{events}"]["game_time"] == "Y1964"
     assert by_id["press_releases:1"]["action"] == "press_release"
     assert by_id["press_releases:1"]["payload"]["headline"] == "Administrative Influence Adjustment"
+    # a negotiation's result and a counter-offer name only offer ids: the bridge says whose they are, as
+    # the game's own press about the offer does ("Poaching Attempt: lenka_h Targets ...": its metadata)
+    offers = {
+        e["payload"]["metadata"]["offer_id"]: e["payload"]["metadata"]
+        for e in envelopes
+        if e["action"] == "press_release"
+        and e["payload"]["type"] == "negotiation"
+        and "rival" in e["payload"]["metadata"]
+    }
+    about = [e for e in envelopes if e["action"] in ("negotiation_resolved", "counter_offer_created")]
+    assert about and all(e.get("parties") for e in about)
+    for e in about:
+        payload = e["payload"]
+        first = payload["offer_chain"][0] if e["action"] == "negotiation_resolved" else payload["original_offer_id"]
+        told = offers[first]
+        assert e["parties"] == {"scholar": told["scholar"], "rival": told["rival"], "patron": told["patron"]}, e
+        assert told["scholar"] in e["names"], "the scholar is named in words too"
     keys = Counter(r.key for r in records)
     assert keys.most_common(1)[0][1] < 0.05 * len(records), f"hot key: {keys.most_common(3)}"
     partitions = Counter(r.partition for r in records)

@@ -66,6 +66,14 @@ CASES: list[Case] = [
     ("over the DLQ's own limit", b"k", event("big-2", {"b": "x" * 300_000}), [], "too_large"),
     ("10 MB", b"k", event("big-3", {"b": "x" * 10_000_000}), [], "too_large"),
     ("unknown action", b"k", event("unknown-1", {"brightness": 3}), [], None),
+    (
+        "parties that do not fit",
+        b"k",
+        event("parties-1", parties={"scholar": ["s.1"], "rival": "p" * 5000, "x": "y"}),
+        [],
+        None,
+    ),
+    ("parties not an object", b"k", event("parties-2", parties=[{"scholar": "s.1"}]), [], None),
     ("odd headers", b"k", event("hdr-1"), [("", b""), ("x", None), ("\u00e9t\u00e9", b"\xff\x00"), ("x", b"2")], None),
     ("many headers", b"k", event("hdr-2"), [(f"h{i}", b"v" * 100) for i in range(200)], None),
 ]

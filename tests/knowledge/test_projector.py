@@ -142,6 +142,21 @@ def test_a_title_says_the_coded_values_that_define_the_event_when_the_game_wrote
     assert project(event("sidecast_followup", odd)).title.endswith(": a_new_arc: of sorts, in the spotlight")
 
 
+def test_a_negotiation_names_its_parties_when_the_envelope_carries_them() -> None:
+    payload = {"counter_offer_id": 2, "original_offer_id": 1, "patron": "p.ada", "influence": {"academia": 2}}
+    parties = {"scholar": "s.ito", "rival": "p.bly", "patron": "p.ada"}
+    doc = project(GameEvent.model_validate({"event_id": "e-1", "action": "counter_offer_created",
+                                            "occurred_at": "2025-09-02T10:22:44Z", "payload": payload,
+                                            "parties": parties, "names": {"s.ito": "Dr Ito"}}))  # fmt: skip
+    assert doc.scholar_ids == ["s.ito"] and set(doc.player_ids) == {"p.ada", "p.bly"}
+    assert (
+        "Between: the rival player p.bly and the employer, player p.ada, over scholar s.ito. Who: Dr Ito" in doc.content
+    )
+    alone = project(GameEvent.model_validate({"event_id": "e-2", "action": "counter_offer_created",
+                                              "occurred_at": "2025-09-02T10:22:44Z", "payload": payload}))  # fmt: skip
+    assert alone.scholar_ids == [] and alone.player_ids == ["p.ada"] and "Between" not in alone.content
+
+
 def test_a_symposium_result_says_how_many_votes_each_option_had() -> None:
     payload = {"topic_id": 2, "winner": "1", "votes": {"1": 5, "3": 1}, "proposal_id": 5, "non_voters": []}
     doc = project(event("symposium_resolved", payload))

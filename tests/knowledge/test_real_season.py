@@ -55,6 +55,28 @@ async def test_a_player_filter_reaches_a_conference_resolution_that_names_only_i
     assert "events:73" in {e.event_id for e in story.events}, "the player's timeline tells how it ended"
 
 
+async def test_a_scholars_timeline_and_a_players_filter_reach_the_negotiation_over_the_scholar(
+    store: KnowledgeStore, embedder: FastembedEmbedder
+) -> None:
+    """A negotiation's result names only offer ids; the bridge carries whose they are (`parties`), so the
+    scholar's timeline tells how it ended, and a filter on the rival reaches it."""
+    documents = [
+        project(e)
+        for e in dev_season()
+        if e.action in ("offer_created", "counter_offer_created", "negotiation_resolved")
+    ]
+    await put(store, embedder, documents)
+    resolved = next(d for d in documents if d.event_id == "events:386")
+    assert resolved.action == "negotiation_resolved" and resolved.scholar_ids == ["s.proc-021"]
+    story = await timeline(store, EntityKind.SCHOLAR, "s.proc-021", 50, None)
+    assert {"events:165", "events:179", "events:386"} <= {e.event_id for e in story.events}
+    request = SearchRequest.model_validate(
+        {"query": "how the negotiation ended", "filters": {"player_id": "lenka_h", "action": ["negotiation_resolved"]}}
+    )
+    hits = (await search(embedder, store, request)).hits
+    assert "events:386" in {h.event_id for h in hits} and all("lenka_h" in h.document["player_ids"] for h in hits)
+
+
 async def test_an_action_the_game_writes_twice_appears_once_among_the_hits(
     store: KnowledgeStore, embedder: FastembedEmbedder
 ) -> None:

@@ -150,3 +150,15 @@ def test_names_that_do_not_fit_are_cut_or_left_out_never_a_reason_to_refuse_the_
     assert len(event.names) == 200
     assert decode_event(b'{"event_id": "e", "action": "x", "occurred_at": "2025-09-01T00:00:00Z", "names": [1]}',
                         10_000).names == {}  # fmt: skip
+
+
+def test_parties_that_do_not_fit_are_left_out_never_a_reason_to_refuse_the_event() -> None:
+    parties = {"scholar": "s.proc-021", "rival": "p" * 300, "patron": 7, "judge": "p.x", "": "p.y"}
+    event = decode_event(json.dumps({"event_id": "events:386", "action": "negotiation_resolved", "parties": parties,
+                                     "occurred_at": "2025-09-03T13:00:00+00:00",
+                                     "payload": {"offer_chain": [1, 2], "best_offer": 2, "probability": 0.05,
+                                                 "roll": 0.65, "accepted": False}}).encode(), 1_000_000)  # fmt: skip
+    assert event.parties == {"scholar": "s.proc-021"}, "a cut id would name someone else: left out"
+    for odd in ([1], "s.proc-021", None, {"scholar": {"id": "s.1"}}):
+        record = {"event_id": "e", "action": "x", "occurred_at": "2025-09-01T00:00:00Z", "parties": odd}
+        assert decode_event(json.dumps(record).encode(), 10_000).parties == {}
