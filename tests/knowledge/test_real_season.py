@@ -13,14 +13,21 @@ from knowledge.embedder import FastembedEmbedder
 from knowledge.projector import project
 from knowledge.search import search, timeline
 from knowledge.store.base import KnowledgeStore
+from schemas.documents import DocumentBase
 from schemas.events import GameEvent
 from schemas.search import EntityKind, SearchRequest
 from scripts.dev_season import DEV_SEASON, dev_season
 from tests.knowledge.test_reads import put
 
 
+@functools.cache
+def season_documents() -> tuple[DocumentBase, ...]:
+    """Every document of the dev season, read and projected once for the module's tests (read only)."""
+    return tuple(project(e) for e in dev_season())
+
+
 def test_the_judged_set_has_every_kind_and_each_query_has_relevant_events() -> None:
-    documents = [project(e) for e in dev_season()]
+    documents = list(season_documents())
     judge, queries = Judge(documents), judged_set(documents)
     kinds = Counter(q.kind for q in queries)
     assert len(queries) >= 80 and kinds["meaning"] >= 30
@@ -61,9 +68,7 @@ async def test_a_scholars_timeline_and_a_players_filter_reach_the_negotiation_ov
     """A negotiation's result names only offer ids; the bridge carries whose they are (`parties`), so the
     scholar's timeline tells how it ended, and a filter on the rival reaches it."""
     documents = [
-        project(e)
-        for e in dev_season()
-        if e.action in ("offer_created", "counter_offer_created", "negotiation_resolved")
+        d for d in season_documents() if d.action in ("offer_created", "counter_offer_created", "negotiation_resolved")
     ]
     await put(store, embedder, documents)
     resolved = next(d for d in documents if d.event_id == "events:386")
@@ -121,7 +126,7 @@ def test_a_negotiation_says_what_the_games_own_press_says_became_of_the_scholar(
     scholar stays): the game's press release about it ("Defects to ...", "Remains with ...", found by
     its `offer_id`) and the event's document agree, for every accepted negotiation of the season; a
     refused one is every offer refused, as the game's press says ("Rejects All Offers")."""
-    documents = [project(e) for e in dev_season()]
+    documents = list(season_documents())
     press = {
         d.payload["metadata"]["offer_id"]: d.title
         for d in documents
@@ -153,7 +158,7 @@ def test_a_negotiation_says_what_the_games_own_press_says_became_of_the_scholar(
 def test_a_retraction_notice_claims_no_failure_the_game_did_not_report() -> None:
     """The game heads some landmark and partial outcomes as retraction notices (its catalogue lists all
     three outcomes): the document says the kind of release without calling the expedition failed."""
-    notices = [project(e) for e in dev_season() if e.payload.get("type") == "retraction_notice"]
+    notices = [d for d in season_documents() if d.subcategory == "retraction_notice"]
     outcomes = Counter(d.payload["metadata"]["outcome"] for d in notices)
     assert outcomes["failure"] and outcomes["landmark"] and outcomes["partial"], outcomes
     for d in notices:
@@ -165,7 +170,7 @@ def test_a_retraction_notice_claims_no_failure_the_game_did_not_report() -> None
 def test_a_symposium_vote_and_result_say_what_the_option_asks_as_the_games_announcement_lists_it() -> None:
     """Every topic's announcement lists the options ("Option 2: Oppose the proposition"): each vote's
     and each result's document says the option's meaning in those words."""
-    documents = [project(e) for e in dev_season()]
+    documents = list(season_documents())
     listed = {
         number: asked.lower()
         for d in documents
@@ -187,7 +192,7 @@ def test_a_promotion_names_the_track_and_the_rank_the_games_mentorship_press_giv
     Visionary). Its mentorship press at the moment of a promotion says the track ("progression"), and
     a "completion" (graduation) when the scholar reached the track's second, highest rank: each
     promotion's document names that track, and calls the rank the highest exactly then."""
-    documents = [project(e) for e in dev_season()]
+    documents = list(season_documents())
     phases: dict[tuple[str, str, str], str] = {}
     for d in documents:
         metadata = d.payload.get("metadata") or {}
@@ -214,7 +219,7 @@ def test_a_reprimand_says_the_debt_the_games_press_says_and_no_missed_symposium(
     """A symposium reprimand is the game's reprisal over a debt a player owes a faction: its press says
     "Outstanding debt: N", and the dev season's first reprimand comes before any symposium. Each
     reprimand's document says that debt and claims no symposium was missed."""
-    documents = [project(e) for e in dev_season()]
+    documents = list(season_documents())
     debts = {
         (m["player_id"], m["faction"], m["reprisal_level"]): d.payload.get("body") or ""
         for d in documents
@@ -235,7 +240,7 @@ def test_no_document_of_the_season_calls_a_value_unknown_or_misses_its_article()
     """A topic the game set itself has no proposal (the dev season's first symposium): its vote, opening
     and result say so rather than "proposal #unknown"; a sideways order's press item is a press release
     of a named kind ("a press release (academic_bulletin: ...)"), not "a academic_bulletin item"."""
-    for d in (project(e) for e in dev_season()):
+    for d in season_documents():
         assert "unknown" not in d.content, d.content
         ours = d.content if d.action != "press_release" else ""  # (the game's own text says "a unified")
         assert not re.search(r"\ba [aeiou]", ours), d.content
@@ -301,7 +306,7 @@ def test_every_kind_of_press_the_catalogue_lists_says_what_it_is() -> None:
 def test_a_sidecast_is_a_new_scholar_met_on_an_expedition_never_one_taken_off_its_team() -> None:
     """The game's data says so: every sidecast scholar of the dev season is a new id, in no team of the
     expedition it came from, and their press says they "fell in with" it."""
-    documents = [project(e) for e in dev_season()]
+    documents = list(season_documents())
     teams = {d.expedition_code: set(d.payload.get("team") or []) for d in documents if d.action == "launch_expedition"}
     sidecasts = [d for d in documents if d.action == "scholar_sidecast"]
     assert sidecasts and all(d.payload["scholar"] not in teams.get(d.payload["expedition"], set()) for d in sidecasts)
@@ -312,7 +317,7 @@ def test_a_sidecast_is_a_new_scholar_met_on_an_expedition_never_one_taken_off_it
 def test_no_press_release_keeps_a_blank_that_its_own_metadata_can_fill() -> None:
     """The game leaves blanks in some headlines ("Table Talk Digest — {speaker}") and carries the value
     in the release's metadata; the document fills them (knowledge/rendering.py `filled`)."""
-    documents = [project(e) for e in dev_season()]
+    documents = list(season_documents())
     press = [d for d in documents if d.action == "press_release"]
     fillable = [
         (d.event_id, blank)
