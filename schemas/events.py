@@ -36,14 +36,6 @@ ENTITY_FIELDS: Final = ("code", "expedition_code", "scholar", "scholar_id", "pla
 PARTIES: Final = ("scholar", "rival", "patron")
 
 
-def _texts_that_fit(value: Any, most: int) -> dict[str, str]:
-    """The text-to-text pairs of `value` that fit: at most `most`, ids and texts cut to MAX_NAME_CHARS."""
-    if not isinstance(value, dict):
-        return {}
-    fitting = ((k, v) for k, v in value.items() if isinstance(k, str) and isinstance(v, str) and v)
-    return dict(itertools.islice(((k, v[:MAX_NAME_CHARS]) for k, v in fitting if len(k) <= MAX_NAME_CHARS), most))
-
-
 class GameTime(BaseModel):
     """The game's own clock, written as "Y57.D19" (year 57, day 19), or "Y1923" (the year alone: the
     game's database keeps no day, so the bridge sends the year it carries forward)."""
@@ -90,13 +82,20 @@ class GameEvent(BaseModel):
     @field_validator("names", mode="before")
     @classmethod
     def _names_that_fit(cls, value: Any) -> dict[str, str]:
-        return _texts_that_fit(value, MAX_NAMES)
+        if not isinstance(value, dict):
+            return {}
+        fitting = ((k, v) for k, v in value.items() if isinstance(k, str) and isinstance(v, str) and v)
+        return dict(
+            itertools.islice(((k, v[:MAX_NAME_CHARS]) for k, v in fitting if len(k) <= MAX_NAME_CHARS), MAX_NAMES)
+        )
 
     @field_validator("parties", mode="before")
     @classmethod
     def _parties_that_fit(cls, value: Any) -> dict[str, str]:
-        fitting = _texts_that_fit(value, MAX_NAMES)
-        return {k: v for k, v in fitting.items() if k in PARTIES and len(v) < MAX_NAME_CHARS}
+        # only the three keys are looked at, so no number of other keys can crowd them out; an id is
+        # never cut (a cut id would name someone else), one too long is left out
+        found = {k: value.get(k) for k in PARTIES} if isinstance(value, dict) else {}
+        return {k: v for k, v in found.items() if isinstance(v, str) and 0 < len(v) <= MAX_NAME_CHARS}
 
     @field_validator("event_id")
     @classmethod

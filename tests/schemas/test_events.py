@@ -159,6 +159,9 @@ def test_parties_that_do_not_fit_are_left_out_never_a_reason_to_refuse_the_event
                                      "payload": {"offer_chain": [1, 2], "best_offer": 2, "probability": 0.05,
                                                  "roll": 0.65, "accepted": False}}).encode(), 1_000_000)  # fmt: skip
     assert event.parties == {"scholar": "s.proc-021"}, "a cut id would name someone else: left out"
+    crowded = {**{f"k{i}": "v" for i in range(300)}, "scholar": "s." + "x" * 198}
+    record = {"event_id": "e", "action": "x", "occurred_at": "2025-09-01T00:00:00Z", "parties": crowded}
+    assert decode_event(json.dumps(record).encode(), 1_000_000).parties == {"scholar": "s." + "x" * 198}
     for odd in ([1], "s.proc-021", None, {"scholar": {"id": "s.1"}}):
         record = {"event_id": "e", "action": "x", "occurred_at": "2025-09-01T00:00:00Z", "parties": odd}
         assert decode_event(json.dumps(record).encode(), 10_000).parties == {}
